@@ -1,0 +1,1 @@
+//! Element-wise add (+activation), per-channel affine, channel copy/permute.

@@ -1,0 +1,1 @@
+//! Max pool, average pool (optionally counting padded zeros), global average pool.

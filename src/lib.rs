@@ -1,0 +1,17 @@
+//! mobilecnn: efficient mobile CNN image classifiers (MobileNet V1/V2, ShuffleNet V1/V2) for
+//! WebAssembly with SIMD128, and natively for tests and the CLI.
+//!
+//! Data flow: `preprocess` (pixels → NHWC tensor) → `graph` (IR built by `zoo` or `import`,
+//! rewritten and planned) → `kernels` (SIMD micro-kernels with scalar twins) → `classify`.
+
+pub mod error;
+pub mod graph;
+pub mod kernels;
+pub mod tensor;
+pub mod zoo;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::{Error, Result};
+pub use tensor::Shape;

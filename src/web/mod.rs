@@ -1,0 +1,1 @@
+//! The `#[wasm_bindgen]` surface: thin wrappers, no logic native tests cannot reach.
