@@ -41,7 +41,7 @@ class Builder:
         self.counts = {}
         self.input = "input"
 
-    def _name(self, op):
+    def fresh(self, op):
         n = self.counts.get(op, 0)
         self.counts[op] = n + 1
         return f"{op.lower()}_{n}"
@@ -50,10 +50,12 @@ class Builder:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=dtype), name))
         return name
 
-    def node(self, op, inputs, name=None, **attrs):
-        name = name or self._name(op)
-        self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
-        return name
+    def node(self, op, inputs, name=None, outputs=1, **attrs):
+        """Appends a node; returns its output name (or a list of `outputs` names when more than one)."""
+        name = name or self.fresh(op)
+        outs = [name] if outputs == 1 else [f"{name}:{i}" for i in range(outputs)]
+        self.nodes.append(helper.make_node(op, inputs, outs, name=name, **attrs))
+        return outs[0] if outputs == 1 else outs
 
     def conv(self, x, name, w, b=None, stride=1, pads=None, group=1):
         """w is OIHW; pads default to 'same' for odd kernels, as [top, left, bottom, right]."""
@@ -78,9 +80,9 @@ class Builder:
         """Channel shuffle of an NCHW value of `shape`: view channels as (first, second), transpose to
         (second, first), flatten. Static shapes keep the pattern easy for the importer to recognise."""
         n, c, h, w = shape
-        a = self.node("Reshape", [x, self.const(self._name("shape"), [n, first, second, h, w], np.int64)])
+        a = self.node("Reshape", [x, self.const(self.fresh("shape"), [n, first, second, h, w], np.int64)])
         t = self.node("Transpose", [a], perm=[0, 2, 1, 3, 4])
-        return self.node("Reshape", [t, self.const(self._name("shape"), [n, c, h, w], np.int64)])
+        return self.node("Reshape", [t, self.const(self.fresh("shape"), [n, c, h, w], np.int64)])
 
     def model(self, output, meta, num_classes=1000):
         s = self.input_size
