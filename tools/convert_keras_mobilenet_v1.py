@@ -69,7 +69,7 @@ def convert(src):
                 ins = [x, b.const(name + ".weight", kernel)]
                 if bias is not None:
                     ins.append(b.const(name + ".bias", bias))
-                x = b.node("Gemm", ins, name=name, transB=1)
+                x = b.node("Gemm", ins, name="logits", transB=1)
                 classes = kernel.shape[0]
             else:
                 pt, pl, pb, pr = pending_pad
