@@ -23,7 +23,11 @@ def same_pads(size, k, s):
 
 
 def convert(src):
-    f = h5py.File(src, "r")
+    with h5py.File(src, "r") as f:
+        return _convert(f, src)
+
+
+def _convert(f, src):
     layers = json.loads(f.attrs["model_config"])["config"]["layers"]
     weights = f["model_weights"]
 
@@ -36,7 +40,8 @@ def convert(src):
         raise KeyError(f"{layer}: no weight {suffix}")
 
     _, s, s2, c = layers[0]["config"]["batch_input_shape"]
-    assert layers[0]["class_name"] == "InputLayer" and s == s2 and c == 3
+    if layers[0]["class_name"] != "InputLayer" or s != s2 or c != 3:
+        raise ValueError("expected a square RGB InputLayer first")
     b = Builder(s)
     x, h, wd, flat = b.input, s, s, False
     pending_pad = (0, 0, 0, 0)  # ZeroPadding2D folded into the next conv: top, left, bottom, right
@@ -79,9 +84,10 @@ def convert(src):
                     (t, bt), (l, r) = same_pads(h, kh, sh), same_pads(wd, kw, sw)
                 else:
                     t = bt = l = r = 0
+                if sh != sw:
+                    raise ValueError(f"{name}: unequal strides")
                 x = b.conv(x, name, kernel, bias, stride=sh, pads=[pt + t, pl + l, pb + bt, pr + r],
                            group=group)
-                assert sh == sw
                 h = (h + t + bt - kh) // sh + 1
                 wd = (wd + l + r - kw) // sw + 1
                 pending_pad = (0, 0, 0, 0)

@@ -12,7 +12,9 @@ if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; t
   exit 0
 fi
 python="${PYTHON:-python3}"
-[[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+  "$python" -m venv "$venv" || { echo "setup-python: cannot create $venv (Debian: apt-get install python3-venv)" >&2; exit 1; }
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
 echo "$want" > "$stamp"
 echo "setup-python: $venv ready"
