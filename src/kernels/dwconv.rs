@@ -275,6 +275,9 @@ mod simd {
         };
         let ip = input.as_ptr();
         let (dx, dy) = (v.pixel_stride, s.w * v.pixel_stride);
+        // Buffer offsets of the 3×3 taps from the top-left one, and between neighbouring outputs.
+        let offs: [usize; 9] = core::array::from_fn(|t| (t / 3) * dy + (t % 3) * dx);
+        let step = win.stride_w * dx;
         for oy in rows.clone() {
             let inner = if ys.contains(&oy) { xs.clone() } else { 0..0 };
             let row = (oy - rows.start) * ow;
@@ -290,13 +293,22 @@ mod simd {
                     let o = op.add((row + ox) * out_pixel_stride);
                     k.rect(ip, &px, px.taps_y(), px.taps_x(), o);
                 }
-                for ox in inner.clone() {
-                    let px = px(ox);
-                    let o = op.add((row + ox) * out_pixel_stride);
-                    if w.kh == 3 && w.kw == 3 {
-                        k.full3x3(ip.add(px.at(0, 0)), dx, dy, o);
-                    } else {
-                        k.rect(ip, &px, 0..w.kh, 0..w.kw, o);
+                if w.kh == 3 && w.kw == 3 {
+                    // Pairs of neighbours share each weight load (loads bound this loop).
+                    let mut ox = inner.start;
+                    while ox + 2 <= inner.end {
+                        let o = op.add((row + ox) * out_pixel_stride);
+                        k.full3x3_x2(ip.add(px(ox).at(0, 0)), step, o, out_pixel_stride, &offs);
+                        ox += 2;
+                    }
+                    if ox < inner.end {
+                        let o = op.add((row + ox) * out_pixel_stride);
+                        k.full3x3(ip.add(px(ox).at(0, 0)), o, &offs);
+                    }
+                } else {
+                    for ox in inner.clone() {
+                        let o = op.add((row + ox) * out_pixel_stride);
+                        k.rect(ip, &px(ox), 0..w.kh, 0..w.kw, o);
                     }
                 }
             }
@@ -343,27 +355,50 @@ mod simd {
             }
         }
 
-        /// A 3×3 window fully inside the input with its top-left tap at `p`; two accumulators
-        /// halve the dependency chain of the nine multiply-adds.
+        /// A 3×3 window fully inside the input with its top-left tap at `p`, tap `t` at
+        /// `p + offs[t]`; two accumulators halve the dependency chain of the nine multiply-adds.
         #[inline(always)]
-        unsafe fn full3x3(&self, p: *const f32, dx: usize, dy: usize, out: *mut f32) {
-            let (r0, r1, r2) = (p, p.add(dy), p.add(2 * dy));
-            let mul = |x: *const f32, w: *const f32| f32x4_mul(ld(x), ld(w));
+        unsafe fn full3x3(&self, p: *const f32, out: *mut f32, offs: &[usize; 9]) {
             for t in 0..self.tiles {
                 let (wt, ch) = (self.w.add(t * self.tile_len), t * CT);
-                let (i0, i1, i2) = (r0.add(ch), r1.add(ch), r2.add(ch));
-                let mut a0 = f32x4_add(ld(wt), mul(i0, wt.add(4)));
-                let mut a1 = mul(i0.add(dx), wt.add(8));
-                a0 = f32x4_add(a0, mul(i0.add(2 * dx), wt.add(12)));
-                a1 = f32x4_add(a1, mul(i1, wt.add(16)));
-                a0 = f32x4_add(a0, mul(i1.add(dx), wt.add(20)));
-                a1 = f32x4_add(a1, mul(i1.add(2 * dx), wt.add(24)));
-                a0 = f32x4_add(a0, mul(i2, wt.add(28)));
-                a1 = f32x4_add(a1, mul(i2.add(dx), wt.add(32)));
-                a0 = f32x4_add(a0, mul(i2.add(2 * dx), wt.add(36)));
+                let x = |tap: usize| ld(p.add(offs[tap] + ch));
+                let k = |tap: usize| ld(wt.add((1 + tap) * CT));
+                let mut acc = [ld(wt), f32x4_splat(0.0)];
+                for tap in 0..9 {
+                    acc[tap % 2] = f32x4_add(acc[tap % 2], f32x4_mul(x(tap), k(tap)));
+                }
                 st(
                     out.add(ch),
-                    clamp(f32x4_add(a0, a1), self.bounds.0, self.bounds.1),
+                    clamp(f32x4_add(acc[0], acc[1]), self.bounds.0, self.bounds.1),
+                );
+            }
+        }
+
+        /// Two horizontally neighbouring interior pixels (the second's window `step` floats
+        /// after the first's, its output `out_step` after), sharing each weight load.
+        #[inline(always)]
+        unsafe fn full3x3_x2(
+            &self,
+            p: *const f32,
+            step: usize,
+            out: *mut f32,
+            out_step: usize,
+            offs: &[usize; 9],
+        ) {
+            let q = p.add(step);
+            for t in 0..self.tiles {
+                let (wt, ch) = (self.w.add(t * self.tile_len), t * CT);
+                let bias = ld(wt);
+                let (mut a, mut b) = (bias, bias);
+                for (tap, &off) in offs.iter().enumerate() {
+                    let k = ld(wt.add((1 + tap) * CT));
+                    a = f32x4_add(a, f32x4_mul(ld(p.add(off + ch)), k));
+                    b = f32x4_add(b, f32x4_mul(ld(q.add(off + ch)), k));
+                }
+                st(out.add(ch), clamp(a, self.bounds.0, self.bounds.1));
+                st(
+                    out.add(out_step + ch),
+                    clamp(b, self.bounds.0, self.bounds.1),
                 );
             }
         }
