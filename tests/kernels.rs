@@ -44,9 +44,10 @@ fn rand_view(rng: &mut Rng, c: usize) -> ChannelView {
 }
 
 /// A dense `pixels × c` tensor placed at `view` in a buffer whose other floats are NaN, so a
-/// kernel that reads them produces NaN and fails the comparison.
-fn embed(dense: &[f32], pixels: usize, c: usize, view: ChannelView) -> Vec<f32> {
-    let mut buf = vec![f32::NAN; view.span(pixels, c) + 3];
+/// kernel that reads them produces NaN and fails the comparison. The buffer ends 0..3 floats
+/// after the view, so both sides of the kernels' "may a partial tile read past `c`" test run.
+fn embed(rng: &mut Rng, dense: &[f32], pixels: usize, c: usize, view: ChannelView) -> Vec<f32> {
+    let mut buf = vec![f32::NAN; view.span(pixels, c) + rng.usize(0..4)];
     for p in 0..pixels {
         buf[view.offset + p * view.pixel_stride..][..c].copy_from_slice(&dense[p * c..][..c]);
     }
@@ -186,7 +187,7 @@ fn dwconv_matches_naive_and_scalar() {
                 let (want, _) = naive::conv2d(&x, shape, &w_ohwi, bias.as_deref(), c, c, &win, act);
 
                 let view = rand_view(&mut rng, c);
-                let buf = embed(&x, shape.pixels(), c, view);
+                let buf = embed(&mut rng, &x, shape.pixels(), c, view);
                 let rows = rand_rows(&mut rng, oh);
                 let ops = c + rng.usize(0..3);
                 let packed = PackedDepthwise::pack(c, kh, kw, &w_hwc, bias.as_deref());
@@ -243,7 +244,7 @@ fn conv_matches_naive_and_scalar() {
                     naive::conv2d(&x, shape, &w_ohwi, bias.as_deref(), cout, 1, &win, act);
 
                 let view = rand_view(&mut rng, cin);
-                let buf = embed(&x, shape.pixels(), cin, view);
+                let buf = embed(&mut rng, &x, shape.pixels(), cin, view);
                 let rows = rand_rows(&mut rng, oh);
                 let ops = cout + rng.usize(0..3);
                 let packed = PackedConv::pack(cin, cout, kh, kw, &w_ohwi, bias.as_deref());
@@ -387,7 +388,7 @@ fn pools_match_naive_and_scalar() {
                 let shape = Shape::new(h, w, c);
                 let x = rand_vec(&mut rng, shape.len());
                 let view = rand_view(&mut rng, c);
-                let buf = embed(&x, shape.pixels(), c, view);
+                let buf = embed(&mut rng, &x, shape.pixels(), c, view);
                 let rows = rand_rows(&mut rng, oh);
                 let ops = c + rng.usize(0..3);
                 let block = rows.start * ow * c..rows.end * ow * c;
@@ -451,7 +452,7 @@ fn global_avg_pool_matches_naive_and_scalar() {
         let shape = Shape::new(rng.usize(1..=8), rng.usize(1..=8), c);
         let x = rand_vec(&mut rng, shape.len());
         let view = rand_view(&mut rng, c);
-        let buf = embed(&x, shape.pixels(), c, view);
+        let buf = embed(&mut rng, &x, shape.pixels(), c, view);
         let want = naive::global_avg_pool(&x, shape);
         let what = format!("global_avg_pool {shape} {view:?}");
         let mut got = out_buf(1, c, c);
@@ -486,6 +487,7 @@ fn elementwise_match_naive_and_scalar() {
                 rand_stride(&mut rng, c),
             );
             let bx = embed(
+                &mut rng,
                 &x,
                 pixels,
                 c,
@@ -495,6 +497,7 @@ fn elementwise_match_naive_and_scalar() {
                 },
             );
             let by = embed(
+                &mut rng,
                 &y,
                 pixels,
                 c,

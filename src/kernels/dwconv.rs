@@ -236,8 +236,10 @@ fn pixel_scalar(
 }
 
 /// SIMD128 path: one f32x4 per channel tile. Interior pixels of a row (window fully inside the
-/// input) run without bounds logic, unrolled for 3×3; border pixels visit only their in-bounds
-/// taps; the last `c % 4` channels go through the scalar twin's pixel routine.
+/// input) run without bounds logic, unrolled for 3×3 and two pixels at a time; border pixels
+/// visit only their in-bounds taps. The last `c % 4` channels run as a partial tile when reading
+/// 4 floats there stays inside the input buffer (the extra lanes meet zero weights and are not
+/// stored), else through the scalar twin's pixel routine.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use core::arch::wasm32::*;
@@ -247,7 +249,7 @@ mod simd {
         check, pixel_scalar, Activation, ChannelView, PackedDepthwise, Pixel, Shape, Window, CT,
     };
     use crate::kernels::geom::interior;
-    use crate::kernels::simd::{bounds, clamp, ld, st};
+    use crate::kernels::simd::{bounds, clamp, ld, st, st_partial};
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn dwconv(
@@ -263,16 +265,24 @@ mod simd {
     ) {
         let ow = check(input, s, v, win, w, out, out_pixel_stride, &rows);
         let full_tiles = w.c / CT;
-        let tail = full_tiles..w.c.div_ceil(CT);
-        let ys = interior(win.pad.top, win.kh, win.stride_h, s.h, rows.end);
-        let xs = interior(win.pad.left, win.kw, win.stride_w, s.w, ow);
+        let lanes = w.c % CT;
+        // The furthest float a partial tile would read: past channel `c` of the last pixel.
+        let overread_ok = s.pixels() > 0 && v.span(s.pixels(), full_tiles * CT + CT) <= input.len();
+        let scalar_tail = if lanes > 0 && !overread_ok {
+            full_tiles..full_tiles + 1
+        } else {
+            0..0
+        };
         let k = Taps {
             w: w.data.as_ptr(),
             kw: w.kw,
             tile_len: PackedDepthwise::tile_len(w.kh * w.kw),
             tiles: full_tiles,
+            tail: if overread_ok { lanes } else { 0 },
             bounds: bounds(act),
         };
+        let ys = interior(win.pad.top, win.kh, win.stride_h, s.h, rows.end);
+        let xs = interior(win.pad.left, win.kw, win.stride_w, s.w, ow);
         let ip = input.as_ptr();
         let (dx, dy) = (v.pixel_stride, s.w * v.pixel_stride);
         // Buffer offsets of the 3×3 taps from the top-left one, and between neighbouring outputs.
@@ -284,54 +294,87 @@ mod simd {
             let px = |ox| Pixel { s, v, win, oy, ox };
             // Re-derived per row: the scalar tail below reborrows `out`.
             let op = out.as_mut_ptr();
+            let o = |ox: usize| op.wrapping_add((row + ox) * out_pixel_stride);
             // SAFETY: `check` proved the input holds every in-bounds pixel of the view and the
             // output every pixel of the row block; only in-bounds taps are read (interior pixels
-            // have all of them in bounds) and only full channel tiles (`< c`).
+            // have all of them in bounds), full tiles stay below channel `c`, a partial tile is
+            // only read when `overread_ok` and only its `lanes` channels are stored.
             unsafe {
                 for ox in (0..inner.start).chain(inner.end..ow) {
                     let px = px(ox);
-                    let o = op.add((row + ox) * out_pixel_stride);
-                    k.rect(ip, &px, px.taps_y(), px.taps_x(), o);
+                    k.rect(ip, &px, px.taps_y(), px.taps_x(), o(ox));
                 }
                 if w.kh == 3 && w.kw == 3 {
                     // Pairs of neighbours share each weight load (loads bound this loop).
                     let mut ox = inner.start;
                     while ox + 2 <= inner.end {
-                        let o = op.add((row + ox) * out_pixel_stride);
-                        k.full3x3_x2(ip.add(px(ox).at(0, 0)), step, o, out_pixel_stride, &offs);
+                        k.full3x3_x2(ip.add(px(ox).at(0, 0)), step, [o(ox), o(ox + 1)], &offs);
                         ox += 2;
                     }
                     if ox < inner.end {
-                        let o = op.add((row + ox) * out_pixel_stride);
-                        k.full3x3(ip.add(px(ox).at(0, 0)), o, &offs);
+                        k.full3x3(ip.add(px(ox).at(0, 0)), o(ox), &offs);
                     }
                 } else {
                     for ox in inner.clone() {
-                        let o = op.add((row + ox) * out_pixel_stride);
-                        k.rect(ip, &px(ox), 0..w.kh, 0..w.kw, o);
+                        k.rect(ip, &px(ox), 0..w.kh, 0..w.kw, o(ox));
                     }
                 }
             }
-            if !tail.is_empty() {
+            if !scalar_tail.is_empty() {
                 for ox in 0..ow {
                     let o = (row + ox) * out_pixel_stride;
-                    pixel_scalar(input, &px(ox), w, tail.clone(), &mut out[o..o + w.c], act);
+                    pixel_scalar(
+                        input,
+                        &px(ox),
+                        w,
+                        scalar_tail.clone(),
+                        &mut out[o..o + w.c],
+                        act,
+                    );
                 }
             }
         }
     }
 
-    /// Packed weights and epilogue bounds for the full channel tiles.
+    /// Packed weights and epilogue bounds; `tiles` full channel tiles, then a partial tile of
+    /// `tail` lanes when non-zero.
     struct Taps {
         w: *const f32,
         kw: usize,
         tile_len: usize,
         tiles: usize,
+        tail: usize,
         bounds: (v128, v128),
     }
 
     impl Taps {
-        /// Taps `ty × tx` (all in bounds) of one output pixel, every full tile.
+        /// Runs `f(tile weights, first channel)` for every tile and stores its `N` pixel results
+        /// (clamped) at `out[i] + channel`.
+        #[inline(always)]
+        unsafe fn each_tile<const N: usize>(
+            &self,
+            out: [*mut f32; N],
+            f: impl Fn(*const f32, usize) -> [v128; N],
+        ) {
+            let (lo, hi) = self.bounds;
+            for t in 0..self.tiles {
+                let ch = t * CT;
+                for (o, v) in out.iter().zip(f(self.w.add(t * self.tile_len), ch)) {
+                    st(o.add(ch), clamp(v, lo, hi));
+                }
+            }
+            if self.tail > 0 {
+                let ch = self.tiles * CT;
+                for (o, v) in out
+                    .iter()
+                    .zip(f(self.w.add(self.tiles * self.tile_len), ch))
+                {
+                    st_partial(o.add(ch), clamp(v, lo, hi), self.tail);
+                }
+            }
+        }
+
+        /// Taps `ty × tx` (all in bounds) of one output pixel.
         #[inline(always)]
         unsafe fn rect(
             &self,
@@ -341,8 +384,7 @@ mod simd {
             tx: Range<usize>,
             out: *mut f32,
         ) {
-            for t in 0..self.tiles {
-                let (wt, ch) = (self.w.add(t * self.tile_len), t * CT);
+            self.each_tile([out], |wt, ch| {
                 let mut acc = ld(wt);
                 for ky in ty.clone() {
                     for kx in tx.clone() {
@@ -351,56 +393,45 @@ mod simd {
                             f32x4_add(acc, f32x4_mul(x, ld(wt.add((1 + ky * self.kw + kx) * CT))));
                     }
                 }
-                st(out.add(ch), clamp(acc, self.bounds.0, self.bounds.1));
-            }
+                [acc]
+            });
         }
 
         /// A 3×3 window fully inside the input with its top-left tap at `p`, tap `t` at
         /// `p + offs[t]`; two accumulators halve the dependency chain of the nine multiply-adds.
         #[inline(always)]
         unsafe fn full3x3(&self, p: *const f32, out: *mut f32, offs: &[usize; 9]) {
-            for t in 0..self.tiles {
-                let (wt, ch) = (self.w.add(t * self.tile_len), t * CT);
-                let x = |tap: usize| ld(p.add(offs[tap] + ch));
-                let k = |tap: usize| ld(wt.add((1 + tap) * CT));
+            self.each_tile([out], |wt, ch| {
                 let mut acc = [ld(wt), f32x4_splat(0.0)];
-                for tap in 0..9 {
-                    acc[tap % 2] = f32x4_add(acc[tap % 2], f32x4_mul(x(tap), k(tap)));
+                for (tap, &off) in offs.iter().enumerate() {
+                    let x = ld(p.add(off + ch));
+                    acc[tap % 2] =
+                        f32x4_add(acc[tap % 2], f32x4_mul(x, ld(wt.add((1 + tap) * CT))));
                 }
-                st(
-                    out.add(ch),
-                    clamp(f32x4_add(acc[0], acc[1]), self.bounds.0, self.bounds.1),
-                );
-            }
+                [f32x4_add(acc[0], acc[1])]
+            });
         }
 
         /// Two horizontally neighbouring interior pixels (the second's window `step` floats
-        /// after the first's, its output `out_step` after), sharing each weight load.
+        /// after the first's), sharing each weight load.
         #[inline(always)]
         unsafe fn full3x3_x2(
             &self,
             p: *const f32,
             step: usize,
-            out: *mut f32,
-            out_step: usize,
+            out: [*mut f32; 2],
             offs: &[usize; 9],
         ) {
             let q = p.add(step);
-            for t in 0..self.tiles {
-                let (wt, ch) = (self.w.add(t * self.tile_len), t * CT);
-                let bias = ld(wt);
-                let (mut a, mut b) = (bias, bias);
+            self.each_tile(out, |wt, ch| {
+                let (mut a, mut b) = (ld(wt), ld(wt));
                 for (tap, &off) in offs.iter().enumerate() {
                     let k = ld(wt.add((1 + tap) * CT));
                     a = f32x4_add(a, f32x4_mul(ld(p.add(off + ch)), k));
                     b = f32x4_add(b, f32x4_mul(ld(q.add(off + ch)), k));
                 }
-                st(out.add(ch), clamp(a, self.bounds.0, self.bounds.1));
-                st(
-                    out.add(out_step + ch),
-                    clamp(b, self.bounds.0, self.bounds.1),
-                );
-            }
+                [a, b]
+            });
         }
     }
 }
