@@ -1,4 +1,4 @@
-//! Depthwise convolution (any kernel size, stride and padding; fast paths for 3×3 stride 1 and 2),
+//! Depthwise convolution (any kernel size, stride and padding; an unrolled fast path for 3×3),
 //! channels streamed in SIMD tiles of `CT`. Interior pixels run a branch-free loop; only border
 //! pixels check which taps fall into the padding.
 
