@@ -184,8 +184,8 @@ mod simd {
         let panels = 0..w.n.div_ceil(NR);
         let (ap, wp, op) = (a.a.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
         // SAFETY: `check` proved every A element, packed panel and output element addressed
-        // below is inside its slice; A pointers are only formed with wrapping arithmetic and
-        // dereferenced for `kk < k`.
+        // below is inside its slice; pointers that may point past the end (A when k = 0, the
+        // tail rows when m % 4 = 0) are formed with wrapping arithmetic and never dereferenced.
         unsafe {
             if m == 1 {
                 dense(ap, wp, op, &g);
@@ -202,7 +202,10 @@ mod simd {
                 );
                 i += MR;
             }
-            let (ap, op) = (ap.wrapping_add(i * g.row_stride), op.add(i * out_stride));
+            let (ap, op) = (
+                ap.wrapping_add(i * g.row_stride),
+                op.wrapping_add(i * out_stride),
+            );
             match m - i {
                 1 => rows::<1>(ap, wp, op, &g, panels),
                 2 => rows::<2>(ap, wp, op, &g, panels),
