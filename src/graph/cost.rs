@@ -6,9 +6,12 @@
 //!   scale and shift (2 per channel), but [`totals`] keeps them apart in `batchnorm_params`:
 //!   the papers count conv and FC weights only (at inference BatchNorm folds into the conv).
 //! - `mac`: memory access cost in elements as ShuffleNet V2 defines it (for a 1×1 conv
-//!   `h·w·(c1 + c2) + c1·c2/g`), generalised to every op as elements read + elements written
-//!   + parameters read. A slice reads only its channels; adds read both operands; concat
-//!   and shuffles are counted as the copies they are in an op-by-op execution.
+//!   `h·w·(c1 + c2) + c1·c2/g`), generalised to every op as elements read plus elements
+//!   written plus parameters read. A slice reads only its channels; adds read both operands;
+//!   concat and shuffles are counted as the copies they are in an op-by-op execution.
+//!
+//! With these rules the zoo's totals match the papers (see tests/zoo.rs), and the parameter
+//! counts plus `batchnorm_params` match torchvision's and Keras' exactly.
 
 use super::ir::{Graph, Op};
 use crate::tensor::Shape;
