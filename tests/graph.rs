@@ -7,7 +7,9 @@ use graph_util::*;
 use mobilecnn::graph::ir::ShuffleOrder;
 use mobilecnn::graph::reference::run_reference;
 use mobilecnn::graph::rewrite::optimize;
+use mobilecnn::graph::plan::Plan;
 use mobilecnn::graph::{Graph, Op};
+use mobilecnn::{Error, Shape};
 
 /// Every test graph with its input, across seeds, odd sizes and both shuffle orders.
 fn test_graphs() -> Vec<(String, Graph, Vec<f32>)> {
@@ -109,4 +111,136 @@ fn reference_rejects_bad_input_and_graphs() {
     }
     assert!(run_reference(&broken, &x).is_err());
     assert!(optimize(&broken).is_err());
+}
+
+#[test]
+fn plan_matches_reference_with_and_without_rewrites() {
+    for (what, g, x) in test_graphs() {
+        let want = run_reference(&g, &x).unwrap();
+        let mut plain = with_result(Plan::new(&g), &what);
+        assert_close(with_result(plain.run(&x), &what), &want, 1e-4, &format!("{what} (plan)"));
+        let mut fast = with_result(Plan::new(&optimize(&g).unwrap()), &what);
+        assert_close(with_result(fast.run(&x), &what), &want, 1e-4, &format!("{what} (optimized plan)"));
+        // A second run on the same arena gives the same answer.
+        let again = fast.run(&x).unwrap().to_vec();
+        assert_close(&again, &want, 1e-4, &format!("{what} (second run)"));
+        assert_eq!(fast.output_len(), want.len());
+        assert_eq!(fast.input_shape(), g.shape(g.input));
+    }
+}
+
+#[test]
+fn plan_output_can_be_the_input_or_a_view() {
+    let mut b = graph_util::Builder::new(3, Shape::new(3, 5, 7));
+    let x = b.input();
+    let g = b.finish();
+    assert_eq!(Plan::new(&g).unwrap().run(&x).unwrap(), &x[..]);
+    let mut b = graph_util::Builder::new(3, Shape::new(3, 5, 7));
+    let s = b.slice(0, 2, 3);
+    b.op("flatten", Op::Flatten, &[s]);
+    let x = b.input();
+    let g = b.finish();
+    assert_eq!(Plan::new(&g).unwrap().run(&x).unwrap(), &run_reference(&g, &x).unwrap()[..]);
+}
+
+#[test]
+fn splits_and_concats_are_views() {
+    let (g, _) = shufflenet_v2_like(0, 17, 15, ShuffleOrder::Standard);
+    let g = optimize(&g).unwrap();
+    let plan = Plan::new(&g).unwrap();
+    for (n, calls) in g.nodes.iter().zip(plan.kernel_calls()) {
+        match n.op {
+            Op::Slice { .. } => assert_eq!(calls, 0, "{} copies", n.name),
+            // Only the untouched half of a stride-1 unit (a slice) is copied into its concat.
+            Op::Concat => {
+                let slices = n.inputs.iter().filter(|&&v| g.nodes.iter().any(|p| p.output == v && matches!(p.op, Op::Slice { .. }))).count();
+                assert_eq!(calls, slices, "{}", n.name);
+            }
+            _ => assert!(calls >= 1, "{} computes nothing", n.name),
+        }
+    }
+    let (g, _) = shufflenet_v1_like(0, 15, 15, 3, ShuffleOrder::Megvii);
+    let g = optimize(&g).unwrap();
+    let plan = Plan::new(&g).unwrap();
+    for (n, calls) in g.nodes.iter().zip(plan.kernel_calls()) {
+        match &n.op {
+            Op::Concat => assert_eq!(calls, 0, "{}: the stride-2 unit's concat is written in place", n.name),
+            // Megvii-order shuffles fold into strided reads of the grouped 1x1 convs: one GEMM per group.
+            Op::Conv(c) if c.input_perm.is_some() => assert_eq!(calls, c.groups, "{} gathers", n.name),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn profile_has_one_entry_per_node() {
+    let (g, x) = shufflenet_v2_like(1, 17, 15, ShuffleOrder::Megvii);
+    let g = optimize(&g).unwrap();
+    let mut plan = Plan::new(&g).unwrap();
+    let ticks = std::cell::Cell::new(0.0);
+    let clock = || {
+        ticks.set(ticks.get() + 1.0);
+        ticks.get()
+    };
+    let times = plan.run_profiled(&x, &clock).unwrap();
+    assert_eq!(times.len(), g.nodes.len());
+    let calls = plan.kernel_calls();
+    for ((t, n), calls) in times.iter().zip(&g.nodes).zip(calls) {
+        assert_eq!(t.node, n.name);
+        assert_eq!(t.kind, n.op.kind());
+        // Each kernel call reads the clock twice, one tick apart.
+        assert_eq!(t.ms, calls as f64, "{}", n.name);
+    }
+    assert_close(plan.output(), &run_reference(&g, &x).unwrap(), 1e-4, "profiled run");
+}
+
+#[test]
+fn plan_rejects_bad_input_and_graphs() {
+    let (g, x) = mobilenet_like(0, 9, 9);
+    let mut plan = Plan::new(&g).unwrap();
+    assert!(matches!(plan.run(&x[1..]), Err(Error::Input(_))));
+    let mut longer = x.clone();
+    longer.push(0.0);
+    assert!(matches!(plan.run(&longer), Err(Error::Input(_))));
+    assert!(plan.run(&x).is_ok());
+
+    let mut broken = g.clone();
+    broken.nodes[3].inputs[0] = 999;
+    assert!(Plan::new(&broken).is_err());
+    let mut broken = g.clone();
+    broken.output = 999;
+    assert!(Plan::new(&broken).is_err());
+    let mut broken = g.clone();
+    if let Op::Conv(c) = &mut broken.nodes[0].op {
+        c.input_perm = Some(vec![0, 0, 1]);
+    }
+    assert!(Plan::new(&broken).is_err());
+    let mut broken = g.clone();
+    broken.shapes[broken.nodes[1].output].c += 1;
+    assert!(Plan::new(&broken).is_err());
+    let mut broken = g.clone();
+    broken.nodes.swap(1, 2);
+    assert!(Plan::new(&broken).is_err());
+}
+
+#[test]
+fn arena_reuses_dead_buffers() {
+    let mut b = graph_util::Builder::new(5, Shape::new(16, 16, 8));
+    let mut x = 0;
+    for _ in 0..12 {
+        x = b.pw(x, 24, 1, mobilecnn::kernels::Activation::Relu6);
+        x = b.dw(x, 1, mobilecnn::kernels::Activation::Relu6);
+        x = b.pw(x, 8, 1, mobilecnn::kernels::Activation::None);
+    }
+    let input = b.input();
+    let g = b.finish();
+    for g in [g.clone(), optimize(&g).unwrap()] {
+        let mut plan = Plan::new(&g).unwrap();
+        let (arena, unshared) = (plan.arena_bytes(), plan.unshared_bytes());
+        println!("{} nodes: arena {arena} bytes, all values {unshared} bytes", g.nodes.len());
+        // At most two 24- and two 8-channel buffers are live at once (first fit may leave gaps).
+        assert!(arena <= 16 * 16 * (8 + 8 + 24 + 24) * 4, "arena {arena} bytes");
+        assert!(arena * 5 < unshared, "arena {arena} vs {unshared}");
+        assert_close(plan.run(&input).unwrap(), &run_reference(&g, &input).unwrap(), 1e-4, "deep chain");
+    }
 }
