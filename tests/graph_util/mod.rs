@@ -54,6 +54,14 @@ impl Builder {
         self.act(y, act)
     }
 
+    pub fn conv_with_perm(&mut self, x: ValueId, cout: usize, win: Window, groups: usize, perm: Vec<usize>) -> ValueId {
+        let y = self.conv(x, cout, win, groups, true);
+        if let Some(Op::Conv(c)) = self.g.nodes.last_mut().map(|n| &mut n.op) {
+            c.input_perm = Some(perm);
+        }
+        y
+    }
+
     pub fn act(&mut self, x: ValueId, act: Activation) -> ValueId {
         if act == Activation::None {
             return x;
@@ -220,4 +228,34 @@ pub fn assert_close(got: &[f32], want: &[f32], rel: f32, what: &str) {
 
 pub fn with_result<T>(r: Result<T>, what: &str) -> T {
     r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// Concats that cannot all be written in place: a part computed from another part, the same part
+/// twice, the graph input as a part, a concat of a concat, a part also read elsewhere; convs that
+/// carry an `input_perm` themselves (depthwise, 3×3, grouped 1×1 with and without progressions).
+pub fn concat_conflicts(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
+    let mut b = Builder::new(seed, Shape::new(h, w, 5));
+    let a = b.conv(0, 6, Window::square(3, 1, 1), 1, true);
+    let d = b.conv(a, 3, Window::square(1, 1, 0), 1, true);
+    let dense_like = b.op("concat", Op::Concat, &[a, d, a, 0]);
+    let e = b.op("relu", Op::Act(Activation::Relu), &[a]);
+    let nested = b.op("concat", Op::Concat, &[dense_like, e]);
+    let back = b.slice(nested, 3, 6);
+    let sum = b.op("add", Op::Add { act: Activation::None }, &[back, a]);
+    let x = b.op("concat", Op::Concat, &[sum, nested]);
+    let c = b.c(x);
+    let reversed: Vec<usize> = (0..c).rev().collect();
+    let dw = b.conv_with_perm(x, c, Window::square(3, 2, 1), c, reversed.clone());
+    let k3 = b.conv_with_perm(x, 4, Window::square(3, 2, 0), 1, reversed);
+    // Groups of a shuffle (a progression each), then of a random permutation (gathered first).
+    let c3 = c - c % 3;
+    let part = b.slice(x, 0, c3);
+    let g1 = b.conv_with_perm(part, 6, Window::square(1, 1, 0), 3, shuffle_perm(c3, 3, ShuffleOrder::Megvii).unwrap());
+    let mut random: Vec<usize> = (0..6).collect();
+    b.rng.shuffle(&mut random);
+    let g2 = b.conv_with_perm(g1, 6, Window::square(1, 1, 0), 3, random);
+    let pooled: Vec<ValueId> = [dw, k3, g2].iter().map(|&v| b.op("pool", Op::GlobalAvgPool, &[v])).collect();
+    b.op("concat", Op::Concat, &pooled);
+    let input = b.input();
+    (b.finish(), input)
 }
