@@ -1,2 +1,185 @@
 //! Direct dense convolution for few input channels (the 3×3 stride-2 stem from RGB), and the
-//! fallback for any ungrouped k×k convolution.
+//! fallback for any ungrouped k×k convolution. Vectorised over output channels: each input value
+//! is splatted and multiplied into `CO` output channels at once.
+
+use std::ops::Range;
+
+use super::geom::{input_coord, tap_range};
+use super::{Activation, Window};
+use crate::tensor::{ChannelView, Shape};
+
+/// Output channels per packed tile: two f32x4 registers.
+pub const CO: usize = 8;
+
+/// Dense conv weights packed per tile of `CO` output channels: `CO` biases, then for each
+/// `(ky, kx, ci)` in row-major order `CO` weights (the last tile zero-padded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedConv {
+    pub cin: usize,
+    pub cout: usize,
+    pub kh: usize,
+    pub kw: usize,
+    data: Vec<f32>,
+}
+
+impl PackedConv {
+    /// Packs `w_ohwi` (`[cout][kh][kw][cin]`) and an optional bias (zeros when absent).
+    /// Panics if the slices are too short (the plan validates shapes first).
+    pub fn pack(
+        cin: usize,
+        cout: usize,
+        kh: usize,
+        kw: usize,
+        w_ohwi: &[f32],
+        bias: Option<&[f32]>,
+    ) -> PackedConv {
+        let taps = kh * kw * cin;
+        assert!(
+            w_ohwi.len() >= cout * taps,
+            "conv weights: {} < {cout}x{kh}x{kw}x{cin}",
+            w_ohwi.len()
+        );
+        let tile = Self::tile_len(taps);
+        let mut data = vec![0.0; cout.div_ceil(CO) * tile];
+        for (t, dst) in data.chunks_exact_mut(tile).enumerate() {
+            let o0 = t * CO;
+            let no = (cout - o0).min(CO);
+            if let Some(b) = bias {
+                dst[..no].copy_from_slice(&b[o0..o0 + no]);
+            }
+            for (i, row) in dst[CO..].chunks_exact_mut(CO).enumerate() {
+                for (j, d) in row[..no].iter_mut().enumerate() {
+                    *d = w_ohwi[(o0 + j) * taps + i];
+                }
+            }
+        }
+        PackedConv {
+            cin,
+            cout,
+            kh,
+            kw,
+            data,
+        }
+    }
+
+    const fn tile_len(taps: usize) -> usize {
+        (taps + 1) * CO
+    }
+}
+
+/// Checks extents once, so the SIMD path's raw-pointer loops stay in bounds; returns the output width.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    input: &[f32],
+    s: Shape,
+    v: ChannelView,
+    win: &Window,
+    w: &PackedConv,
+    out: &[f32],
+    out_pixel_stride: usize,
+    rows: &Range<usize>,
+) -> usize {
+    let (oh, ow) = win
+        .output_size(s.h, s.w)
+        .expect("conv: window does not fit");
+    assert!(
+        s.c == w.cin && win.kh == w.kh && win.kw == w.kw,
+        "conv: weights do not match"
+    );
+    assert!(rows.end <= oh, "conv: rows {rows:?} beyond {oh}");
+    assert!(
+        input.len() >= v.span(s.pixels(), s.c),
+        "conv: input too short"
+    );
+    if !rows.is_empty() && ow > 0 {
+        assert!(
+            out.len() >= (rows.len() * ow - 1) * out_pixel_stride + w.cout,
+            "conv: output too short"
+        );
+    }
+    ow
+}
+
+/// Dense convolution of output rows `rows`; SIMD128 when compiled in, else [`conv_scalar`].
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    input: &[f32],
+    in_shape: Shape,
+    in_view: ChannelView,
+    win: &Window,
+    w: &PackedConv,
+    out: &mut [f32],
+    out_pixel_stride: usize,
+    rows: Range<usize>,
+    act: Activation,
+) {
+    conv_scalar(
+        input,
+        in_shape,
+        in_view,
+        win,
+        w,
+        out,
+        out_pixel_stride,
+        rows,
+        act,
+    );
+}
+
+/// Scalar twin of [`conv`].
+#[allow(clippy::too_many_arguments)]
+pub fn conv_scalar(
+    input: &[f32],
+    in_shape: Shape,
+    in_view: ChannelView,
+    win: &Window,
+    w: &PackedConv,
+    out: &mut [f32],
+    out_pixel_stride: usize,
+    rows: Range<usize>,
+    act: Activation,
+) {
+    let ow = check(
+        input,
+        in_shape,
+        in_view,
+        win,
+        w,
+        out,
+        out_pixel_stride,
+        &rows,
+    );
+    let (lo, hi) = act.bounds();
+    let tile_len = PackedConv::tile_len(w.kh * w.kw * w.cin);
+    for oy in rows.clone() {
+        let ty = tap_range(oy * win.stride_h, win.pad.top, win.kh, in_shape.h);
+        for ox in 0..ow {
+            let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, in_shape.w);
+            let o = ((oy - rows.start) * ow + ox) * out_pixel_stride;
+            for (t, wt) in w.data.chunks_exact(tile_len).enumerate() {
+                let mut acc = [0.0f32; CO];
+                acc.copy_from_slice(&wt[..CO]);
+                for ky in ty.clone() {
+                    let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
+                    for kx in tx.clone() {
+                        let ix = input_coord(ox, win.stride_w, kx, win.pad.left);
+                        let src = &input
+                            [in_view.offset + (iy * in_shape.w + ix) * in_view.pixel_stride..]
+                            [..w.cin];
+                        let wk = &wt[(1 + (ky * w.kw + kx) * w.cin) * CO..][..w.cin * CO];
+                        for (&x, wrow) in src.iter().zip(wk.chunks_exact(CO)) {
+                            for (s, &k) in acc.iter_mut().zip(wrow) {
+                                *s += x * k;
+                            }
+                        }
+                    }
+                }
+                let o0 = t * CO;
+                let no = (w.cout - o0).min(CO);
+                for (d, &s) in out[o + o0..o + o0 + no].iter_mut().zip(&acc) {
+                    *d = s.max(lo).min(hi);
+                }
+            }
+        }
+    }
+}

@@ -16,8 +16,11 @@ pub mod conv;
 pub mod dwconv;
 pub mod elementwise;
 pub mod gemm;
+mod geom;
 pub mod naive;
 pub mod pool;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
 pub mod softmax;
 
 pub use activation::Activation;

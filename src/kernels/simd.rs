@@ -1,0 +1,43 @@
+//! Small SIMD128 helpers shared by the kernels' wasm paths.
+
+use core::arch::wasm32::*;
+
+/// Unaligned load of 4 floats; the caller guarantees `p..p+4` is in bounds.
+#[inline(always)]
+pub(crate) unsafe fn ld(p: *const f32) -> v128 {
+    v128_load(p as *const v128)
+}
+
+/// Unaligned store of 4 floats; the caller guarantees `p..p+4` is in bounds.
+#[inline(always)]
+pub(crate) unsafe fn st(p: *mut f32, v: v128) {
+    v128_store(p as *mut v128, v)
+}
+
+/// Clamp to `[lo, hi]` with the pseudo-min/max, which map to single x86/ARM instructions
+/// (IEEE min/max need NaN fix-ups in V8); bounds of ±inf make it the identity.
+#[inline(always)]
+pub(crate) fn clamp(v: v128, lo: v128, hi: v128) -> v128 {
+    f32x4_pmin(f32x4_pmax(v, lo), hi)
+}
+
+/// Store the first `n <= 4` lanes of `v` at `p`.
+#[inline(always)]
+pub(crate) unsafe fn st_partial(p: *mut f32, v: v128, n: usize) {
+    let mut tmp = [0.0f32; 4];
+    st(tmp.as_mut_ptr(), v);
+    core::ptr::copy_nonoverlapping(tmp.as_ptr(), p, n);
+}
+
+/// Splat-load one float (works for any address, hence any A stride in GEMM).
+#[inline(always)]
+pub(crate) unsafe fn splat(p: *const f32) -> v128 {
+    v128_load32_splat(p as *const u32)
+}
+
+/// Activation bounds as splatted vectors.
+#[inline(always)]
+pub(crate) fn bounds(act: super::Activation) -> (v128, v128) {
+    let (lo, hi) = act.bounds();
+    (f32x4_splat(lo), f32x4_splat(hi))
+}
