@@ -3,6 +3,7 @@
 
 use mobilecnn::graph::cost::{layer_costs, totals, CostTotals};
 use mobilecnn::graph::ir::{shuffle_perm, ShuffleOrder};
+use mobilecnn::graph::reference::run_reference;
 use mobilecnn::graph::{Graph, Op};
 use mobilecnn::kernels::Activation;
 use mobilecnn::zoo::{self, Arch, Head, MobileNetV1, MobileNetV2, ShuffleNetV1, ShuffleNetV2, ZooModel};
@@ -296,4 +297,36 @@ fn shufflenet_v2_follows_paddle_structure() {
     assert_eq!(count(&g, |op| matches!(op, Op::Permute { .. })), 16);
     assert_eq!(count(&g, |op| matches!(op, Op::Slice { .. })), 2 * 13);
     assert!(matches!(&g.nodes.last().unwrap().op, Op::Dense { bias: Some(_), .. }));
+}
+
+/// Root mean square and largest magnitude of `values`.
+fn magnitude(values: &[f32]) -> (f64, f64) {
+    let rms = (values.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / values.len() as f64).sqrt();
+    (rms, values.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64)))
+}
+
+#[test]
+fn random_weights_keep_activations_sane() {
+    const RESOLUTION: usize = 64;
+    const CHECKPOINTS: usize = 5;
+    let mut rng = fastrand::Rng::with_seed(9);
+    for &id in zoo::ids() {
+        let model = ZooModel { resolution: RESOLUTION, ..ZooModel::parse(id).unwrap() };
+        let g = model.build(5).unwrap();
+        // Unit-variance input, as the normalised images the models expect.
+        let input: Vec<f32> = (0..g.shape(g.input).len()).map(|_| (rng.f32() * 2.0 - 1.0) * 3f32.sqrt()).collect();
+        // Run prefixes of the network to look at activations part-way through, then the logits.
+        for k in 1..=CHECKPOINTS {
+            let end = g.nodes.len() * k / CHECKPOINTS;
+            let mut prefix = g.clone();
+            prefix.nodes.truncate(end);
+            prefix.output = prefix.nodes.last().unwrap().output;
+            let name = prefix.nodes.last().unwrap().name.clone();
+            let out = run_reference(&prefix, &input).unwrap();
+            assert!(out.iter().all(|v| v.is_finite()), "{id} {name}: not finite");
+            let (rms, max) = magnitude(&out);
+            println!("{id:24} {name:28} rms {rms:8.3} max {max:8.3}");
+            assert!((0.05..10.0).contains(&rms) && max < 100.0, "{id} {name}: rms {rms}, max {max}");
+        }
+    }
 }

@@ -31,8 +31,30 @@ pub fn check_resolution(resolution: usize) -> Result<()> {
 pub struct Net {
     graph: Graph,
     rng: fastrand::Rng,
-    /// Estimated mean square of each value, indexed by `ValueId`.
-    power: Vec<f32>,
+    /// Estimated statistics of each value, indexed by `ValueId`.
+    stats: Vec<Stats>,
+}
+
+/// What the builders track of an activation to set BatchNorm statistics.
+#[derive(Clone, Copy)]
+struct Stats {
+    /// Mean square.
+    power: f32,
+    /// Produced by a rectifier: a further ReLU keeps all of its power, not half.
+    nonnegative: bool,
+}
+
+impl Stats {
+    const ZERO_MEAN_UNIT: Stats = Stats { power: 1.0, nonnegative: false };
+
+    fn zero_mean(power: f32) -> Stats {
+        Stats { power, nonnegative: false }
+    }
+
+    /// Power that survives a rectifier: about half of a zero-mean signal, all of a non-negative one.
+    fn rectified_power(self) -> f32 {
+        if self.nonnegative { self.power } else { self.power / 2.0 }
+    }
 }
 
 impl Net {
@@ -40,7 +62,7 @@ impl Net {
     pub fn new(resolution: usize, seed: u64) -> Result<Net> {
         check_resolution(resolution)?;
         let graph = Graph::new(Shape::new(resolution, resolution, 3))?;
-        Ok(Net { graph, rng: fastrand::Rng::with_seed(seed), power: vec![1.0] })
+        Ok(Net { graph, rng: fastrand::Rng::with_seed(seed), stats: vec![Stats::ZERO_MEAN_UNIT] })
     }
 
     pub fn input(&self) -> ValueId {
@@ -51,9 +73,9 @@ impl Net {
         self.graph.shape(v)
     }
 
-    fn push(&mut self, name: String, op: Op, inputs: &[ValueId], power: f32) -> Result<ValueId> {
+    fn push(&mut self, name: String, op: Op, inputs: &[ValueId], stats: Stats) -> Result<ValueId> {
         let v = self.graph.push(name, op, inputs)?;
-        self.power.push(power);
+        self.stats.push(stats);
         Ok(v)
     }
 
@@ -86,8 +108,8 @@ impl Net {
         let fan_in = win.kh * win.kw * cin / groups;
         let weight = self.he_weights(cout * fan_in, fan_in);
         let conv = self.graph.conv(name, x, cout, win, groups, weight, None, Activation::None)?;
-        // E[y²] = fan_in · Var(w) · E[x²] = 2 · E[x²] for He weights.
-        self.power.push(2.0 * self.power[x]);
+        // E[y²] = fan_in · Var(w) · E[x²] = 2 · E[x²] for zero-mean He weights.
+        self.stats.push(Stats::zero_mean(2.0 * self.stats[x].power));
         let y = self.batch_norm(&format!("{name}/bn"), conv)?;
         self.act(&format!("{name}/{}", act.name()), y, act)
     }
@@ -96,14 +118,14 @@ impl Net {
     /// its output has roughly unit variance; gamma, beta and mean are small random perturbations.
     fn batch_norm(&mut self, name: &str, x: ValueId) -> Result<ValueId> {
         let c = self.shape(x).c;
-        let power = self.power[x];
+        let power = self.stats[x].power;
         let gamma = self.uniform(c, 0.8, 1.2);
         let beta = self.uniform(c, -0.1, 0.1);
         let spread = 0.1 * power.sqrt();
         let mean = self.uniform(c, -spread, spread);
         let var: Vec<f32> = self.uniform(c, 0.8, 1.25).into_iter().map(|j| j * power).collect();
         let y = self.graph.batch_norm(name, x, &gamma, &beta, &mean, &var, BN_EPS)?;
-        self.power.push(1.0);
+        self.stats.push(Stats::ZERO_MEAN_UNIT);
         Ok(y)
     }
 
@@ -112,41 +134,48 @@ impl Net {
         if act == Activation::None {
             return Ok(x);
         }
-        // A rectifier keeps about half of a zero-mean input's power.
-        self.push(name.into(), Op::Act(act), &[x], self.power[x] / 2.0)
+        let stats = Stats { power: self.stats[x].rectified_power(), nonnegative: true };
+        self.push(name.into(), Op::Act(act), &[x], stats)
     }
 
     pub fn add(&mut self, name: &str, a: ValueId, b: ValueId, act: Activation) -> Result<ValueId> {
-        let power = self.power[a] + self.power[b];
-        let power = if act == Activation::None { power } else { power / 2.0 };
-        self.push(name.into(), Op::Add { act }, &[a, b], power)
+        let (sa, sb) = (self.stats[a], self.stats[b]);
+        // Treats the operands as uncorrelated; a rectifier removes half of each zero-mean one.
+        let stats = if act == Activation::None {
+            Stats { power: sa.power + sb.power, nonnegative: sa.nonnegative && sb.nonnegative }
+        } else {
+            Stats { power: sa.rectified_power() + sb.rectified_power(), nonnegative: true }
+        };
+        self.push(name.into(), Op::Add { act }, &[a, b], stats)
     }
 
     pub fn concat(&mut self, name: &str, parts: &[ValueId]) -> Result<ValueId> {
         let channels: usize = parts.iter().map(|&v| self.shape(v).c).sum();
-        let weighted: f32 = parts.iter().map(|&v| self.power[v] * self.shape(v).c as f32).sum();
-        self.push(name.into(), Op::Concat, parts, weighted / channels.max(1) as f32)
+        let weighted: f32 = parts.iter().map(|&v| self.stats[v].power * self.shape(v).c as f32).sum();
+        let nonnegative = parts.iter().all(|&v| self.stats[v].nonnegative);
+        let stats = Stats { power: weighted / channels.max(1) as f32, nonnegative };
+        self.push(name.into(), Op::Concat, parts, stats)
     }
 
     pub fn slice(&mut self, name: &str, x: ValueId, start: usize, len: usize) -> Result<ValueId> {
-        self.push(name.into(), Op::Slice { start, len }, &[x], self.power[x])
+        self.push(name.into(), Op::Slice { start, len }, &[x], self.stats[x])
     }
 
     pub fn shuffle(&mut self, name: &str, x: ValueId, groups: usize, order: ShuffleOrder) -> Result<ValueId> {
         let perm = shuffle_perm(self.shape(x).c, groups, order)?;
-        self.push(name.into(), Op::Permute { perm }, &[x], self.power[x])
+        self.push(name.into(), Op::Permute { perm }, &[x], self.stats[x])
     }
 
     pub fn max_pool(&mut self, name: &str, x: ValueId, win: Window) -> Result<ValueId> {
-        self.push(name.into(), Op::MaxPool { win }, &[x], self.power[x])
+        self.push(name.into(), Op::MaxPool { win }, &[x], self.stats[x])
     }
 
     pub fn avg_pool(&mut self, name: &str, x: ValueId, win: Window, count_include_pad: bool) -> Result<ValueId> {
-        self.push(name.into(), Op::AvgPool { win, count_include_pad }, &[x], self.power[x])
+        self.push(name.into(), Op::AvgPool { win, count_include_pad }, &[x], self.stats[x])
     }
 
     pub fn global_avg_pool(&mut self, name: &str, x: ValueId) -> Result<ValueId> {
-        self.push(name.into(), Op::GlobalAvgPool, &[x], self.power[x])
+        self.push(name.into(), Op::GlobalAvgPool, &[x], self.stats[x])
     }
 
     /// The classifier: a fully connected layer to `classes` logits (LeCun-scaled, it feeds no
@@ -156,9 +185,9 @@ impl Net {
         let half_width = (3.0 / k as f32).sqrt();
         let weight = self.uniform(classes * k, -half_width, half_width);
         let bias = bias.then(|| self.uniform(classes, -0.1, 0.1));
-        let logits = self.push("logits".into(), Op::Dense { out: classes, weight, bias, act: Activation::None }, &[x], self.power[x])?;
+        let logits = self.push("logits".into(), Op::Dense { out: classes, weight, bias, act: Activation::None }, &[x], self.stats[x])?;
         if head == Head::Softmax {
-            self.push("softmax".into(), Op::Softmax, &[logits], 1.0)?;
+            self.push("softmax".into(), Op::Softmax, &[logits], Stats { power: 1.0, nonnegative: true })?;
         }
         Ok(self.graph)
     }
