@@ -1,4 +1,5 @@
-//! The `mobilecnn zoo` and `mobilecnn info` subcommands, run as a user would.
+//! The `mobilecnn zoo` and `mobilecnn info` subcommands, run as a user would (natively).
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::process::Command;
 

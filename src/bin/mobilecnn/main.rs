@@ -1,4 +1,8 @@
 //! `mobilecnn`: the command-line front end. Each subcommand lives in its own module file.
+//! Native only: its dependencies (clap, serde_json) are not built for wasm32, where this binary
+//! is empty so that `cargo build/test --target wasm32-unknown-unknown` still succeed.
+#![cfg_attr(target_arch = "wasm32", no_main)]
+#![cfg(not(target_arch = "wasm32"))]
 
 mod info;
 mod table;
