@@ -49,16 +49,16 @@ fn scaled_stage2(groups: usize, base: usize, scale: f64) -> usize {
     ((base as f64 * scale / unit as f64).round() as usize).max(1) * unit
 }
 
-/// Stem channels as in Megvii's tables: 24 at 1× and 1.5×, 48 at 2×, `ceil(24 s)` below 1×,
-/// raised until the first unit's branch (stage 2 width minus stem) splits into g groups
-/// (g = 8 at 0.5× thus gets 16, as released).
+/// Stem channels as in Megvii's tables: 48 at 2×, 24 at 1× and 1.5×, 12 below 1× (which also
+/// reproduces the paper's 13 MFLOPs at 0.25×), raised until the first unit's branch (stage 2
+/// width minus stem) splits into g groups (g = 8 at 0.5× thus gets 16, as released).
 fn stem_channels(groups: usize, stage2: usize, scale: f64) -> usize {
     let mut stem = if scale >= 2.0 {
         48
     } else if scale >= 1.0 {
         24
     } else {
-        (24.0 * scale).ceil() as usize
+        12
     };
     while (stage2 - stem) % groups != 0 {
         stem += 1;
