@@ -131,6 +131,36 @@ fn every_registered_id_builds_and_validates() {
 }
 
 #[test]
+fn every_group_and_scale_and_odd_resolutions_build() {
+    for g in zoo::shufflenet_v1::GROUPS {
+        for scale in zoo::shufflenet_v1::SCALES {
+            let cfg = ShuffleNetV1 { groups: g, scale, head: Head::Logits };
+            let graph = zoo::shufflenet_v1::build(&cfg, 64, 0).unwrap_or_else(|e| panic!("g={g} s={scale}: {e}"));
+            graph.validate().unwrap();
+        }
+    }
+    for resolution in [zoo::MIN_RESOLUTION, 33, 97, 250] {
+        for id in ["mobilenet_v1_0.5", "mobilenet_v2_0.35", "shufflenet_v1_g3_1.0", "shufflenet_v2_0.5"] {
+            let id = format!("{id}_{resolution}");
+            let graph = zoo::build(&id, 0).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(graph.shape(graph.output), Shape::new(1, 1, 1000), "{id}");
+        }
+    }
+}
+
+#[test]
+fn mobilenets_pad_like_tensorflow() {
+    // TF's SAME padding puts the odd pixel of a stride-2 conv at the bottom/right.
+    let g = zoo::build("mobilenet_v1_1.0_224", 0).unwrap();
+    let (name, conv1) = convs(&g).next().unwrap();
+    assert_eq!(name, "conv1");
+    assert_eq!((conv1.win.pad.top, conv1.win.pad.left, conv1.win.pad.bottom, conv1.win.pad.right), (0, 0, 1, 1));
+    let (_, dw) = convs(&g).find(|(n, _)| *n == "conv_dw_1").unwrap();
+    assert_eq!(dw.win.pad.top, 1);
+    assert_eq!(g.shape(g.nodes.iter().find(|n| n.name == "conv_pw_13").unwrap().output), Shape::new(7, 7, 1024));
+}
+
+#[test]
 fn ids_with_arbitrary_width_and_resolution_parse() {
     let g = zoo::build("mobilenet_v1_0.35_96", 0).unwrap();
     assert_eq!(g.shape(g.input), Shape::new(96, 96, 3));
