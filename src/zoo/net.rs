@@ -20,7 +20,7 @@ const BN_EPS: f32 = 1e-5;
 pub const MIN_RESOLUTION: usize = 32;
 pub const MAX_RESOLUTION: usize = 1024;
 
-pub fn check_resolution(resolution: usize) -> Result<()> {
+fn check_resolution(resolution: usize) -> Result<()> {
     if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&resolution) {
         Ok(())
     } else {
