@@ -90,6 +90,20 @@ fn optimize_keeps_producer_names() {
 }
 
 #[test]
+fn optimize_drops_unused_nodes() {
+    let (g, x) = concat_conflicts(2, 5, 5);
+    let mut b = graph_util::Builder { g, rng: fastrand::Rng::with_seed(1), count: 100 };
+    let (out, live) = (b.g.output, b.g.nodes.len());
+    let dead = b.pw(0, 4, 1, mobilecnn::kernels::Activation::Relu);
+    b.op("dead_pool", Op::GlobalAvgPool, &[dead]);
+    b.g.output = out;
+    let opt = optimize(&b.g).unwrap();
+    let dead_names: Vec<&str> = b.g.nodes[live..].iter().map(|n| n.name.as_str()).collect();
+    assert!(opt.nodes.iter().all(|n| !dead_names.contains(&n.name.as_str())), "{dead_names:?} survived");
+    assert_close(&run_reference(&opt, &x).unwrap(), &run_reference(&b.g, &x).unwrap(), 1e-5, "pruned");
+}
+
+#[test]
 fn activation_composition() {
     use mobilecnn::graph::rewrite::compose;
     use mobilecnn::kernels::Activation::*;
