@@ -40,17 +40,20 @@ fn check(id: &str, head: Head) {
     );
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn mobilenet_v1() {
     check("mobilenet_v1_0.25_64", Head::Logits);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn mobilenet_v2() {
     check("mobilenet_v2_0.35_64", Head::Softmax);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn shufflenet_v1() {
     for id in ["shufflenet_v1_g3_0.5_64", "shufflenet_v1_g8_0.25_64"] {
         check(id, Head::Logits);
@@ -60,7 +63,8 @@ fn shufflenet_v1() {
     check("shufflenet_v1_g2_0.5_64", Head::Softmax);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn shufflenet_v2() {
     check("shufflenet_v2_0.5_64", Head::Logits);
 }
