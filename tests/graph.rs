@@ -1,5 +1,6 @@
 //! Graph layer: rewrites keep the function (reference executor before and after), the plan
 //! computes what the reference computes, errors instead of panics, the arena really reuses memory.
+//! Under wasm32 + simd128 (wasm-bindgen-test) the plan runs the SIMD kernels.
 
 mod graph_util;
 
@@ -37,7 +38,8 @@ fn count(g: &Graph, pred: impl Fn(&Op) -> bool) -> usize {
     g.nodes.iter().filter(|n| pred(&n.op)).count()
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn optimize_preserves_outputs() {
     for (what, g, x) in test_graphs() {
         let want = with_result(run_reference(&g, &x), &what);
@@ -50,7 +52,8 @@ fn optimize_preserves_outputs() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn optimize_removes_batchnorm_activations_and_shuffles_before_convs() {
     for (what, g, _) in test_graphs() {
         let opt = optimize(&g).unwrap();
@@ -80,7 +83,8 @@ fn optimize_removes_batchnorm_activations_and_shuffles_before_convs() {
     assert_eq!(depthwise_with_perm, 0, "shuffles must sink below depthwise convs to the grouped 1x1 convs");
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn optimize_keeps_producer_names() {
     let (g, _) = mobilenet_like(0, 9, 9);
     let opt = optimize(&g).unwrap();
@@ -89,7 +93,23 @@ fn optimize_keeps_producer_names() {
     assert_eq!(names[0], g.nodes[0].name, "the stem conv keeps its name");
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn optimize_drops_unused_nodes() {
+    let (g, x) = concat_conflicts(2, 5, 5);
+    let mut b = graph_util::Builder { g, rng: fastrand::Rng::with_seed(1), count: 100 };
+    let (out, live) = (b.g.output, b.g.nodes.len());
+    let dead = b.pw(0, 4, 1, mobilecnn::kernels::Activation::Relu);
+    b.op("dead_pool", Op::GlobalAvgPool, &[dead]);
+    b.g.output = out;
+    let opt = optimize(&b.g).unwrap();
+    let dead_names: Vec<&str> = b.g.nodes[live..].iter().map(|n| n.name.as_str()).collect();
+    assert!(opt.nodes.iter().all(|n| !dead_names.contains(&n.name.as_str())), "{dead_names:?} survived");
+    assert_close(&run_reference(&opt, &x).unwrap(), &run_reference(&b.g, &x).unwrap(), 1e-5, "pruned");
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn activation_composition() {
     use mobilecnn::graph::rewrite::compose;
     use mobilecnn::kernels::Activation::*;
@@ -103,7 +123,8 @@ fn activation_composition() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn reference_rejects_bad_input_and_graphs() {
     let (g, x) = mobilenet_like(0, 9, 9);
     assert!(run_reference(&g, &x[1..]).is_err());
@@ -119,7 +140,8 @@ fn reference_rejects_bad_input_and_graphs() {
     assert!(optimize(&broken).is_err());
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn plan_matches_reference_with_and_without_rewrites() {
     for (what, g, x) in test_graphs() {
         let want = run_reference(&g, &x).unwrap();
@@ -135,7 +157,8 @@ fn plan_matches_reference_with_and_without_rewrites() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn plan_output_can_be_the_input_or_a_view() {
     let mut b = graph_util::Builder::new(3, Shape::new(3, 5, 7));
     let x = b.input();
@@ -149,7 +172,8 @@ fn plan_output_can_be_the_input_or_a_view() {
     assert_eq!(Plan::new(&g).unwrap().run(&x).unwrap(), &run_reference(&g, &x).unwrap()[..]);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn splits_and_concats_are_views() {
     let (g, _) = shufflenet_v2_like(0, 17, 15, ShuffleOrder::Standard);
     let g = optimize(&g).unwrap();
@@ -178,7 +202,8 @@ fn splits_and_concats_are_views() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn concats_fall_back_to_copies_where_parts_conflict() {
     let (g, _) = concat_conflicts(0, 7, 6);
     let calls = Plan::new(&g).unwrap().kernel_calls();
@@ -190,7 +215,8 @@ fn concats_fall_back_to_copies_where_parts_conflict() {
     assert_eq!(concats[concats.len() - 1], (3, 0));
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn profile_has_one_entry_per_node() {
     let (g, x) = shufflenet_v2_like(1, 17, 15, ShuffleOrder::Megvii);
     let g = optimize(&g).unwrap();
@@ -212,7 +238,8 @@ fn profile_has_one_entry_per_node() {
     assert_close(plan.output(), &run_reference(&g, &x).unwrap(), 1e-4, "profiled run");
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn plan_rejects_bad_input_and_graphs() {
     let (g, x) = mobilenet_like(0, 9, 9);
     let mut plan = Plan::new(&g).unwrap();
@@ -241,7 +268,8 @@ fn plan_rejects_bad_input_and_graphs() {
     assert!(Plan::new(&broken).is_err());
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn arena_reuses_dead_buffers() {
     let mut b = graph_util::Builder::new(5, Shape::new(16, 16, 8));
     let mut x = 0;

@@ -1,7 +1,7 @@
 //! Equivalence-preserving rewrites that remove whole passes over activations before planning:
 //! BatchNorm (`Affine`) folded into the preceding Conv/Dense, stand-alone activations fused into
 //! their producer, channel permutations moved down to and folded into the convs that read them,
-//! no-ops dropped.
+//! no-ops and unused nodes dropped.
 
 use super::ir::{Conv, Graph, Node, Op, ValueId};
 use crate::error::Result;
@@ -65,8 +65,14 @@ impl Work {
         self.replace_uses(old, replacement);
     }
 
-    /// Identity permutes, `Act(None)`, flattens of 1×1×C and identity `input_perm`s.
+    /// Nodes nothing reads, identity permutes, `Act(None)`, flattens of 1×1×C and identity
+    /// `input_perm`s.
     fn drop_no_op(&mut self) -> bool {
+        let uses = self.use_counts();
+        if let Some(i) = self.nodes.iter().rposition(|n| uses[n.output] == 0) {
+            self.nodes.remove(i);
+            return true;
+        }
         for n in &mut self.nodes {
             if let Op::Conv(c) = &mut n.op {
                 if c.input_perm.as_deref().is_some_and(is_identity) {

@@ -113,6 +113,19 @@ pub fn conv(
     rows: Range<usize>,
     act: Activation,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::conv(
+        input,
+        in_shape,
+        in_view,
+        win,
+        w,
+        out,
+        out_pixel_stride,
+        rows,
+        act,
+    );
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     conv_scalar(
         input,
         in_shape,
@@ -178,6 +191,73 @@ pub fn conv_scalar(
                 let no = (w.cout - o0).min(CO);
                 for (d, &s) in out[o + o0..o + o0 + no].iter_mut().zip(&acc) {
                     *d = s.max(lo).min(hi);
+                }
+            }
+        }
+    }
+}
+
+/// SIMD128 path: per output pixel and tile of 8 output channels, two f32x4 accumulators; each
+/// input value under the window is splatted once per tile and multiplied into both.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+    use std::ops::Range;
+
+    use super::{
+        check, input_coord, tap_range, Activation, ChannelView, PackedConv, Shape, Window, CO,
+    };
+    use crate::kernels::simd::{bounds, clamp, ld, splat, st8};
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn conv(
+        input: &[f32],
+        s: Shape,
+        v: ChannelView,
+        win: &Window,
+        w: &PackedConv,
+        out: &mut [f32],
+        out_pixel_stride: usize,
+        rows: Range<usize>,
+        act: Activation,
+    ) {
+        let ow = check(input, s, v, win, w, out, out_pixel_stride, &rows);
+        let (lo, hi) = bounds(act);
+        let tile_len = PackedConv::tile_len(w.kh * w.kw * w.cin);
+        let (ip, wp, op) = (input.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
+        for oy in rows.clone() {
+            let ty = tap_range(oy * win.stride_h, win.pad.top, win.kh, s.h);
+            for ox in 0..ow {
+                let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w);
+                // SAFETY: `check` proved the input holds every in-bounds pixel of the view and the
+                // output every pixel of the row block; only in-bounds taps and `cin` channels
+                // are read, and the packed tiles hold `cin * kh * kw` rows of `CO` weights.
+                unsafe {
+                    let o = op.add(((oy - rows.start) * ow + ox) * out_pixel_stride);
+                    for t in 0..w.cout.div_ceil(CO) {
+                        let wt = wp.add(t * tile_len);
+                        let (mut a0, mut a1) = (ld(wt), ld(wt.add(4)));
+                        for ky in ty.clone() {
+                            let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
+                            for kx in tx.clone() {
+                                let ix = input_coord(ox, win.stride_w, kx, win.pad.left);
+                                let src = ip.add(v.offset + (iy * s.w + ix) * v.pixel_stride);
+                                let mut wk = wt.add((1 + (ky * w.kw + kx) * w.cin) * CO);
+                                for ci in 0..w.cin {
+                                    let x = splat(src.add(ci));
+                                    a0 = f32x4_add(a0, f32x4_mul(x, ld(wk)));
+                                    a1 = f32x4_add(a1, f32x4_mul(x, ld(wk.add(4))));
+                                    wk = wk.add(CO);
+                                }
+                            }
+                        }
+                        st8(
+                            o.add(t * CO),
+                            clamp(a0, lo, hi),
+                            clamp(a1, lo, hi),
+                            w.cout - t * CO,
+                        );
+                    }
                 }
             }
         }

@@ -47,6 +47,9 @@ pub fn add(
     out_stride: usize,
     act: Activation,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::add(pixels, c, a, a_stride, b, b_stride, out, out_stride, act);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     add_scalar(pixels, c, a, a_stride, b, b_stride, out, out_stride, act);
 }
 
@@ -96,6 +99,9 @@ pub fn affine(
     out_stride: usize,
     act: Activation,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::affine(pixels, c, x, x_stride, scale, shift, out, out_stride, act);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     affine_scalar(pixels, c, x, x_stride, scale, shift, out, out_stride, act);
 }
 
@@ -148,6 +154,9 @@ pub fn activation(
     out_stride: usize,
     act: Activation,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::activation(pixels, c, x, x_stride, out, out_stride, act);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     activation_scalar(pixels, c, x, x_stride, out, out_stride, act);
 }
 
@@ -233,6 +242,137 @@ pub fn gather_channels_scalar(
         let s = &src[p * src_stride..];
         for (d, &i) in dst[p * dst_stride..][..idx.len()].iter_mut().zip(idx) {
             *d = s[i];
+        }
+    }
+}
+
+/// SIMD128 path: f32x4 along channels, the last `c % 4` channels in scalar.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    use super::{check, flatten, Activation};
+    use crate::kernels::simd::{bounds, clamp, ld, st};
+
+    /// Writes channels `0..c` of one pixel: `vf(j)` for each full tile `j..j + 4`, `sf(j)` for
+    /// the tail. `vf` may load 4 floats at `j` from operands holding `c` floats.
+    #[inline(always)]
+    fn pixel(c: usize, out: &mut [f32], vf: impl Fn(usize) -> v128, sf: impl Fn(usize) -> f32) {
+        let out = &mut out[..c];
+        let full = c - c % 4;
+        let op = out.as_mut_ptr();
+        for j in (0..full).step_by(4) {
+            // SAFETY: `j + 4 <= c == out.len()`.
+            unsafe { st(op.add(j), vf(j)) };
+        }
+        for (j, o) in out.iter_mut().enumerate().skip(full) {
+            *o = sf(j);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add(
+        pixels: usize,
+        c: usize,
+        a: &[f32],
+        a_stride: usize,
+        b: &[f32],
+        b_stride: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        act: Activation,
+    ) {
+        check(
+            "add",
+            pixels,
+            c,
+            &[
+                (a.len(), a_stride),
+                (b.len(), b_stride),
+                (out.len(), out_stride),
+            ],
+        );
+        let (pixels, c) = flatten(pixels, c, &[a_stride, b_stride, out_stride]);
+        let ((lo, hi), (slo, shi)) = (bounds(act), act.bounds());
+        for p in 0..pixels {
+            let (x, y) = (&a[p * a_stride..][..c], &b[p * b_stride..][..c]);
+            let (xp, yp) = (x.as_ptr(), y.as_ptr());
+            // SAFETY (loads): `x` and `y` hold `c` floats, `pixel` passes `j + 4 <= c`.
+            let vf = |j| unsafe { clamp(f32x4_add(ld(xp.add(j)), ld(yp.add(j))), lo, hi) };
+            pixel(c, &mut out[p * out_stride..], vf, |j| {
+                (x[j] + y[j]).max(slo).min(shi)
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn affine(
+        pixels: usize,
+        c: usize,
+        x: &[f32],
+        x_stride: usize,
+        scale: &[f32],
+        shift: &[f32],
+        out: &mut [f32],
+        out_stride: usize,
+        act: Activation,
+    ) {
+        check(
+            "affine",
+            pixels,
+            c,
+            &[
+                (x.len(), x_stride),
+                (out.len(), out_stride),
+                (scale.len(), 0),
+                (shift.len(), 0),
+            ],
+        );
+        let ((lo, hi), (slo, shi)) = (bounds(act), act.bounds());
+        let (k, d) = (&scale[..c], &shift[..c]);
+        let (kp, dp) = (k.as_ptr(), d.as_ptr());
+        for p in 0..pixels {
+            let v = &x[p * x_stride..][..c];
+            let vp = v.as_ptr();
+            // SAFETY (loads): `v`, `k` and `d` hold `c` floats, `pixel` passes `j + 4 <= c`.
+            let vf = |j| unsafe {
+                clamp(
+                    f32x4_add(f32x4_mul(ld(vp.add(j)), ld(kp.add(j))), ld(dp.add(j))),
+                    lo,
+                    hi,
+                )
+            };
+            pixel(c, &mut out[p * out_stride..], vf, |j| {
+                (v[j] * k[j] + d[j]).max(slo).min(shi)
+            });
+        }
+    }
+
+    pub(super) fn activation(
+        pixels: usize,
+        c: usize,
+        x: &[f32],
+        x_stride: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        act: Activation,
+    ) {
+        check(
+            "activation",
+            pixels,
+            c,
+            &[(x.len(), x_stride), (out.len(), out_stride)],
+        );
+        let (pixels, c) = flatten(pixels, c, &[x_stride, out_stride]);
+        let ((lo, hi), (slo, shi)) = (bounds(act), act.bounds());
+        for p in 0..pixels {
+            let v = &x[p * x_stride..][..c];
+            let vp = v.as_ptr();
+            // SAFETY (loads): `v` holds `c` floats, `pixel` passes `j + 4 <= c`.
+            let vf = |j| unsafe { clamp(ld(vp.add(j)), lo, hi) };
+            pixel(c, &mut out[p * out_stride..], vf, |j| {
+                v[j].max(slo).min(shi)
+            });
         }
     }
 }

@@ -93,6 +93,9 @@ pub fn gemm(
     out_stride: usize,
     act: Activation,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::gemm(m, a, w, out, out_stride, act);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     gemm_scalar(m, a, w, out, out_stride, act);
 }
 
@@ -125,5 +128,165 @@ pub fn gemm_scalar(
                 *o = s.max(lo).min(hi);
             }
         }
+    }
+}
+
+/// SIMD128 path: a 4×8 register-blocked micro-kernel (A values splatted, one weight panel row
+/// loaded as two f32x4 per step) and, for one-row calls (dense layers), four panels at once.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+    use std::ops::Range;
+
+    use super::{check, Activation, GemmInput, PackedGemm, NR};
+    use crate::kernels::simd::{bounds, clamp, ld, splat, st8};
+
+    /// Rows per micro-kernel call: 4 rows × 2 vectors = 8 accumulators, which with the two weight
+    /// vectors and the splatted A value fits the 16 vector registers of x86-64 (V8's target).
+    const MR: usize = 4;
+    /// Panels a one-row call keeps in flight: 8 independent accumulators hide the add latency
+    /// that a single 1×8 panel (two dependency chains) would expose.
+    const DENSE_PANELS: usize = 4;
+
+    /// Operand geometry shared by the micro-kernels.
+    struct Geo {
+        k: usize,
+        n: usize,
+        row_stride: usize,
+        k_stride: usize,
+        out_stride: usize,
+        lo: v128,
+        hi: v128,
+    }
+
+    pub(super) fn gemm(
+        m: usize,
+        a: GemmInput,
+        w: &PackedGemm,
+        out: &mut [f32],
+        out_stride: usize,
+        act: Activation,
+    ) {
+        check(m, &a, w, out, out_stride);
+        if m == 0 || w.n == 0 {
+            return;
+        }
+        let (lo, hi) = bounds(act);
+        let g = Geo {
+            k: w.k,
+            n: w.n,
+            row_stride: a.row_stride,
+            k_stride: a.k_stride,
+            out_stride,
+            lo,
+            hi,
+        };
+        let panels = 0..w.n.div_ceil(NR);
+        let (ap, wp, op) = (a.a.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
+        // SAFETY: `check` proved every A element, packed panel and output element addressed
+        // below is inside its slice; A pointers are only formed with wrapping arithmetic and
+        // dereferenced for `kk < k`.
+        unsafe {
+            if m == 1 {
+                dense(ap, wp, op, &g);
+                return;
+            }
+            let mut i = 0;
+            while i + MR <= m {
+                rows::<MR>(
+                    ap.wrapping_add(i * g.row_stride),
+                    wp,
+                    op.add(i * out_stride),
+                    &g,
+                    panels.clone(),
+                );
+                i += MR;
+            }
+            let (ap, op) = (ap.wrapping_add(i * g.row_stride), op.add(i * out_stride));
+            match m - i {
+                1 => rows::<1>(ap, wp, op, &g, panels),
+                2 => rows::<2>(ap, wp, op, &g, panels),
+                3 => rows::<3>(ap, wp, op, &g, panels),
+                _ => {}
+            }
+        }
+    }
+
+    /// `R` rows × the given weight panels; `a` and `out` point at the first row.
+    #[inline(always)]
+    unsafe fn rows<const R: usize>(
+        a: *const f32,
+        w: *const f32,
+        out: *mut f32,
+        g: &Geo,
+        panels: Range<usize>,
+    ) {
+        let panel_len = PackedGemm::panel_len(g.k);
+        for p in panels {
+            let wp = w.add(p * panel_len);
+            let mut acc = [[ld(wp), ld(wp.add(4))]; R];
+            let mut ar = [a; R];
+            for (r, ptr) in ar.iter_mut().enumerate() {
+                *ptr = a.wrapping_add(r * g.row_stride);
+            }
+            let mut wk = wp.add(NR);
+            for _ in 0..g.k {
+                let (w0, w1) = (ld(wk), ld(wk.add(4)));
+                for r in 0..R {
+                    let av = splat(ar[r]);
+                    acc[r][0] = f32x4_add(acc[r][0], f32x4_mul(av, w0));
+                    acc[r][1] = f32x4_add(acc[r][1], f32x4_mul(av, w1));
+                    ar[r] = ar[r].wrapping_add(g.k_stride);
+                }
+                wk = wk.add(NR);
+            }
+            for (r, [v0, v1]) in acc.into_iter().enumerate() {
+                let o = out.add(r * g.out_stride + p * NR);
+                st8(
+                    o,
+                    clamp(v0, g.lo, g.hi),
+                    clamp(v1, g.lo, g.hi),
+                    (g.n - p * NR).min(NR),
+                );
+            }
+        }
+    }
+
+    /// One row against `DENSE_PANELS` panels at a time (then the leftover panels one by one).
+    #[inline(always)]
+    unsafe fn dense(a: *const f32, w: *const f32, out: *mut f32, g: &Geo) {
+        let panel_len = PackedGemm::panel_len(g.k);
+        let panels = g.n.div_ceil(NR);
+        let mut p = 0;
+        while p + DENSE_PANELS <= panels {
+            let mut wq = [w; DENSE_PANELS];
+            let mut acc = [[f32x4_splat(0.0); 2]; DENSE_PANELS];
+            for q in 0..DENSE_PANELS {
+                wq[q] = w.add((p + q) * panel_len);
+                acc[q] = [ld(wq[q]), ld(wq[q].add(4))];
+                wq[q] = wq[q].add(NR);
+            }
+            let mut ak = a;
+            for _ in 0..g.k {
+                let av = splat(ak);
+                for q in 0..DENSE_PANELS {
+                    acc[q][0] = f32x4_add(acc[q][0], f32x4_mul(av, ld(wq[q])));
+                    acc[q][1] = f32x4_add(acc[q][1], f32x4_mul(av, ld(wq[q].add(4))));
+                    wq[q] = wq[q].add(NR);
+                }
+                ak = ak.wrapping_add(g.k_stride);
+            }
+            for (q, [v0, v1]) in acc.into_iter().enumerate() {
+                let j0 = (p + q) * NR;
+                st8(
+                    out.add(j0),
+                    clamp(v0, g.lo, g.hi),
+                    clamp(v1, g.lo, g.hi),
+                    (g.n - j0).min(NR),
+                );
+            }
+            p += DENSE_PANELS;
+        }
+        rows::<1>(a, w, out, g, p..panels);
     }
 }

@@ -29,6 +29,20 @@ pub(crate) unsafe fn st_partial(p: *mut f32, v: v128, n: usize) {
     core::ptr::copy_nonoverlapping(tmp.as_ptr(), p, n);
 }
 
+/// Store the first `n <= 8` lanes of `v0 ‖ v1` at `p` (an 8-wide output tile, maybe partial).
+#[inline(always)]
+pub(crate) unsafe fn st8(p: *mut f32, v0: v128, v1: v128, n: usize) {
+    if n >= 8 {
+        st(p, v0);
+        st(p.add(4), v1);
+    } else if n >= 4 {
+        st(p, v0);
+        st_partial(p.add(4), v1, n - 4);
+    } else {
+        st_partial(p, v0, n);
+    }
+}
+
 /// Splat-load one float (works for any address, hence any A stride in GEMM).
 #[inline(always)]
 pub(crate) unsafe fn splat(p: *const f32) -> v128 {

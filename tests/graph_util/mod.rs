@@ -11,7 +11,7 @@ use mobilecnn::{Result, Shape};
 pub struct Builder {
     pub g: Graph,
     pub rng: fastrand::Rng,
-    count: usize,
+    pub count: usize,
 }
 
 impl Builder {
