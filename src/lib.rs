@@ -7,6 +7,7 @@
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod preprocess;
 pub mod tensor;
 pub mod zoo;
 
