@@ -5,6 +5,9 @@
 
 pub mod session;
 
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+mod threads;
+
 #[cfg(target_arch = "wasm32")]
 pub use bindings::*;
 
