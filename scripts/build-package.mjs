@@ -48,7 +48,11 @@ function workerModule(build) {
         die(`${build}: ${path} does not export ${name} as expected`);
       }
     }
-    return `// --- inlined ${path}\n${snippet.replace(/^export (async )?function/gm, '$1function')}\n// --- end of snippet\n`;
+    const inlined = snippet
+      .replace(/^export (async )?function/gm, '$1function')
+      // wasm-bindgen 0.2.130 warns about positional init arguments; give it the object form.
+      .replace('pkg.default(data.module, data.memory)', 'pkg.default({ module_or_path: data.module, memory: data.memory })');
+    return `// --- inlined ${path}\n${inlined}\n// --- end of snippet\n`;
   });
   if (/^import /m.test(glue)) die(`${build}: the glue has an import left that could not be inlined`);
   if (!/async function __wbg_init\(/.test(glue)) die(`${build}: no __wbg_init in the glue (wasm-bindgen version changed?)`);
