@@ -97,9 +97,10 @@ async function viteDev() {
 
 for (const isolated of [false, true]) {
   test(`vite dev ${isolated ? 'with COOP/COEP (server.headers)' : 'without configuration'} classifies parrot.jpg as macaw`, async () => {
-    // Models come from the repo: vite serves public/, so link them there.
+    // Models come from the repo: vite serves public/, so copy the one needed there.
     const models = path.join(project, 'public/models');
-    if (!existsSync(models)) cpSync(path.join(ROOT, 'models', `${DEFAULT_MODEL}.tflite`), path.join(models, `${DEFAULT_MODEL}.tflite`));
+    mkdirSync(models, { recursive: true });
+    if (!existsSync(path.join(models, `${DEFAULT_MODEL}.tflite`))) cpSync(path.join(ROOT, 'models', `${DEFAULT_MODEL}.tflite`), path.join(models, `${DEFAULT_MODEL}.tflite`));
     const config = path.join(project, 'vite.config.js');
     if (isolated) {
       writeFileSync(config, `export default { server: { headers: {
