@@ -52,7 +52,9 @@ export class Classifier {
         download(build.wasm(), { onProgress: progress('wasm'), what: 'wasm module' }),
         model.fetch?.(progress('model')),
       ]);
+      // Read the sizes now: transferring the buffers to the worker empties them here.
       const wasmBytes = wasm.byteLength;
+      const modelByteLength = modelBytes?.byteLength ?? 0;
       const buildInfo = await clf.#call({ type: 'init', wasm, threads: threadCount }, [wasm]);
       const meta = model.zooId
         ? await clf.#call({ type: 'zoo', zooId: model.zooId })
@@ -65,7 +67,7 @@ export class Classifier {
         threads: buildInfo.threadCount,
         version: buildInfo.version,
         wasmBytes,
-        modelBytes: model.zooId ? 0 : modelBytes.byteLength,
+        modelBytes: modelByteLength,
       });
       return clf;
     } catch (e) {
