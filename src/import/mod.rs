@@ -6,11 +6,15 @@
 //! from the schemas in `schemas/` (see `schemas/README.md` for their origin).
 
 pub mod onnx;
+/// Generated ONNX messages (public only so tests can build and mutate files).
+#[doc(hidden)]
 #[allow(clippy::all, dead_code, unused_imports, non_camel_case_types)]
-mod onnx_proto;
+pub mod onnx_proto;
 pub mod tflite;
+/// Generated TFLite tables (public only so tests can build and mutate files).
+#[doc(hidden)]
 #[allow(clippy::all, dead_code, unused_imports, non_camel_case_types, unused_mut)]
-mod tflite_fbs;
+pub mod tflite_fbs;
 
 use crate::error::{Error, Result};
 use crate::graph::ir::MAX_TENSOR_ELEMENTS;
