@@ -6,7 +6,9 @@
 
 pub mod error;
 pub mod graph;
+pub mod import;
 pub mod kernels;
+pub mod model;
 pub mod preprocess;
 pub mod tensor;
 pub mod zoo;
@@ -15,4 +17,5 @@ pub mod zoo;
 pub mod web;
 
 pub use error::{Error, Result};
+pub use model::{Model, ModelFormat, ModelMeta, OutputKind};
 pub use tensor::Shape;
