@@ -110,7 +110,21 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
     }
     g.output = out;
     let (label_offset, num_classes) = default_labels(g.shape(out).len());
-    Ok(Imported { graph: g, architecture: None, preprocessing, num_classes, label_offset })
+    let architecture = architecture(&b);
+    Ok(Imported { graph: g, architecture, preprocessing, num_classes, label_offset })
+}
+
+/// The family, when the converter's tensor names tell it (`MobilenetV1/...`, `mobilenetv2_1.00_224/...`).
+fn architecture(b: &Builder<'_>) -> Option<String> {
+    let names = (0..b.vals.len()).filter_map(|i| b.tensors.get(i)?.ok()?.name().ok()?.map(str::to_ascii_lowercase));
+    for name in names.take(64) {
+        for (pattern, arch) in [("mobilenetv1", "mobilenet_v1"), ("mobilenet_v1", "mobilenet_v1"), ("mobilenetv2", "mobilenet_v2"), ("mobilenet_v2", "mobilenet_v2")] {
+            if name.contains(pattern) {
+                return Some(arch.to_string());
+            }
+        }
+    }
+    None
 }
 
 struct Builder<'a> {
