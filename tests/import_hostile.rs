@@ -234,6 +234,14 @@ fn tflite_absurd_dimensions_are_too_large() {
         tensors(m)[w].shape = Some(vec![8, -3, 3, 3]);
     });
     assert!(matches!(r, Err(Error::Malformed(_))), "{r:?}");
+    // A depthwise weight with no channels (and no data).
+    let r = mutate_tflite(TFLITE, |m| {
+        let w = ops(m)[1].inputs.as_ref().unwrap()[1] as usize;
+        tensors(m)[w].shape = Some(vec![1, 3, 3, 0]);
+        let b = tensors(m)[w].buffer as usize;
+        m.buffers.as_mut().unwrap()[b].data = Some(vec![]);
+    });
+    assert!(matches!(r, Err(Error::Shape { .. })), "{r:?}");
     assert_allocations_bounded();
 }
 
@@ -370,6 +378,20 @@ fn onnx_absurd_dimensions_are_too_large() {
         m.metadata_props.clear();
     });
     assert!(matches!(r, Err(Error::TooLarge(_)) | Err(Error::Shape { .. })), "{r:?}");
+    // An NCHW flatten of a large image (its permutation table would be huge).
+    let r = mutate_onnx(|m| {
+        use pb::tensor_shape_proto::{dimension::Value, Dimension};
+        let input = &mut graph(m).input[0];
+        if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            let dims = &mut t.shape.as_mut().unwrap().dim;
+            dims[2] = Dimension { value: Some(Value::DimValue(1200)), ..Default::default() };
+            dims[3] = Dimension { value: Some(Value::DimValue(1200)), ..Default::default() };
+        }
+        m.metadata_props.clear();
+        graph(m).node.retain(|n| matches!(n.op_type(), "Flatten" | "Gemm"));
+        node(m, "Flatten").input[0] = "input".into();
+    });
+    assert!(matches!(r, Err(Error::TooLarge(_))), "{r:?}");
     let r = mutate_onnx(|m| {
         let w = first_conv_weight(m);
         initializer(m, &w).dims[0] = -24;

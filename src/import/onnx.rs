@@ -24,6 +24,9 @@ use crate::tensor::Shape;
 const FLOAT: i32 = 1;
 const INT64: i32 = 7;
 
+/// Largest NCHW Flatten of an image turned into an NHWC flatten plus a permutation.
+const MAX_FLATTEN_PERMUTE: usize = 1 << 22;
+
 /// A constant (initializer or Constant node).
 #[derive(Clone, Debug)]
 struct Tensor {
@@ -435,6 +438,10 @@ impl Builder {
             return self.define(n, 0, Val::Act { id: x, rank: 2 });
         }
         // NCHW flattening puts a channel's pixels together; the IR's Flatten is NHWC: permute after.
+        // (Classifier inputs are far below the bound, which keeps the index table small.)
+        if s.len() > MAX_FLATTEN_PERMUTE {
+            return Err(Error::TooLarge(format!("{}: flattening {s} (more than {MAX_FLATTEN_PERMUTE} values)", node_name(n))));
+        }
         let flat = self.g.push(format!("{}:nhwc", node_name(n)), Op::Flatten, &[x])?;
         let (hw, c) = (s.pixels(), s.c);
         let perm = (0..hw * c).map(|j| (j % hw) * c + j / hw).collect();

@@ -448,7 +448,7 @@ impl<'a> Builder<'a> {
         let act = activation(name, act)?;
         let (cout, groups, weight) = if depthwise {
             // [1, kh, kw, cout] → [cout][kh][kw][1]; output channel o reads input channel o / multiplier.
-            if d0 != 1 || s.c == 0 || d3 % s.c != 0 {
+            if d0 != 1 || s.c == 0 || d3 == 0 || d3 % s.c != 0 {
                 return Err(Error::shape(name, format!("depthwise weights {:?} on {} channels", w.dims, s.c)));
             }
             let cout = d3;
