@@ -247,7 +247,8 @@ fn tflite_absurd_dimensions_are_too_large() {
 
 #[test]
 fn tflite_indices_out_of_range_are_malformed() {
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut fb::Model)>)> = vec![
+    type Mutation = Box<dyn FnOnce(&mut fb::Model)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("buffer index", Box::new(|m| {
             let w = first_weight(m);
             tensors(m)[w].buffer = 1_000_000;
@@ -360,8 +361,8 @@ fn onnx_absurd_dimensions_are_too_large() {
         let input = &mut graph(m).input[0];
         if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension { value: Some(Value::DimValue(1_000_000)), ..Default::default() };
-            dims[3] = Dimension { value: Some(Value::DimValue(1_000_000)), ..Default::default() };
+            dims[2] = Dimension { value: Some(Value::DimValue(1_000_000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1_000_000)) };
         }
         m.metadata_props.clear();
     });
@@ -372,8 +373,8 @@ fn onnx_absurd_dimensions_are_too_large() {
         let input = &mut graph(m).input[0];
         if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension { value: Some(Value::DimValue(6000)), ..Default::default() };
-            dims[3] = Dimension { value: Some(Value::DimValue(6000)), ..Default::default() };
+            dims[2] = Dimension { value: Some(Value::DimValue(6000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(6000)) };
         }
         m.metadata_props.clear();
     });
@@ -384,8 +385,8 @@ fn onnx_absurd_dimensions_are_too_large() {
         let input = &mut graph(m).input[0];
         if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension { value: Some(Value::DimValue(1200)), ..Default::default() };
-            dims[3] = Dimension { value: Some(Value::DimValue(1200)), ..Default::default() };
+            dims[2] = Dimension { value: Some(Value::DimValue(1200)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1200)) };
         }
         m.metadata_props.clear();
         graph(m).node.retain(|n| matches!(n.op_type(), "Flatten" | "Gemm"));

@@ -383,7 +383,7 @@ impl Builder {
             (None, Some(s)) => s,
             (None, None) => {
                 let k = n.output.len();
-                if k == 0 || c % k != 0 {
+                if k == 0 || !c.is_multiple_of(k) {
                     return Err(Error::shape(node_name(n), format!("{c} channels do not split into {k} equal parts")));
                 }
                 vec![(c / k) as i64; k]
@@ -588,7 +588,7 @@ fn reshape_dims(n: &pb::NodeProto, from: &[usize], target: &[i64]) -> Result<Vec
     }
     let known = dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d));
     match (infer, known) {
-        (Some(k), Some(p)) if p > 0 && total % p == 0 => dims[k] = total / p,
+        (Some(k), Some(p)) if p > 0 && total.is_multiple_of(p) => dims[k] = total / p,
         (None, Some(p)) if p == total => {}
         _ => return Err(Error::shape(node_name(n), format!("cannot reshape {from:?} to {target:?}"))),
     }
@@ -607,7 +607,7 @@ fn node_name(n: &pb::NodeProto) -> String {
     if n.name().is_empty() { format!("{}→{}", n.op_type(), n.output.first().map_or("?", |s| s.as_str())) } else { n.name().to_string() }
 }
 
-fn input<'a>(n: &'a pb::NodeProto, i: usize) -> Result<&'a str> {
+fn input(n: &pb::NodeProto, i: usize) -> Result<&str> {
     n.input.get(i).map(String::as_str).filter(|s| !s.is_empty()).ok_or_else(|| {
         Error::Malformed(format!("{}: {} is missing input {i}", node_name(n), n.op_type()))
     })
