@@ -234,12 +234,21 @@ fn tflite_absurd_dimensions_are_too_large() {
         tensors(m)[w].shape = Some(vec![8, -3, 3, 3]);
     });
     assert!(matches!(r, Err(Error::Malformed(_))), "{r:?}");
+    // A depthwise weight with no channels (and no data).
+    let r = mutate_tflite(TFLITE, |m| {
+        let w = ops(m)[1].inputs.as_ref().unwrap()[1] as usize;
+        tensors(m)[w].shape = Some(vec![1, 3, 3, 0]);
+        let b = tensors(m)[w].buffer as usize;
+        m.buffers.as_mut().unwrap()[b].data = Some(vec![]);
+    });
+    assert!(matches!(r, Err(Error::Shape { .. })), "{r:?}");
     assert_allocations_bounded();
 }
 
 #[test]
 fn tflite_indices_out_of_range_are_malformed() {
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut fb::Model)>)> = vec![
+    type Mutation = Box<dyn FnOnce(&mut fb::Model)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("buffer index", Box::new(|m| {
             let w = first_weight(m);
             tensors(m)[w].buffer = 1_000_000;
@@ -352,24 +361,41 @@ fn onnx_absurd_dimensions_are_too_large() {
         let input = &mut graph(m).input[0];
         if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension { value: Some(Value::DimValue(1_000_000)), ..Default::default() };
-            dims[3] = Dimension { value: Some(Value::DimValue(1_000_000)), ..Default::default() };
+            dims[2] = Dimension { value: Some(Value::DimValue(1_000_000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1_000_000)) };
         }
         m.metadata_props.clear();
     });
     assert!(matches!(r, Err(Error::TooLarge(_))), "{r:?}");
-    // Fits the per-tensor limit (6000×6000×3), but the activations would not fit the arena.
+    // Every tensor fits the per-tensor limit (the input is 8000×8000×3), but the input and the
+    // first conv's output together exceed the plan's 1 GiB arena limit.
+    let mut m = pb::ModelProto::decode(&model_bytes("keras_mobilenet_v1_0.25_224.onnx")[..]).unwrap();
+    {
+        use pb::tensor_shape_proto::{dimension::Value, Dimension};
+        let input = &mut graph(&mut m).input[0];
+        if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            let dims = &mut t.shape.as_mut().unwrap().dim;
+            dims[2] = Dimension { value: Some(Value::DimValue(8000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(8000)) };
+        }
+        m.metadata_props.clear();
+    }
+    let r = load(m.encode_to_vec());
+    assert!(matches!(&r, Err(Error::TooLarge(s)) if s.contains("activations")), "{r:?}");
+    // An NCHW flatten of a large image (its permutation table would be huge).
     let r = mutate_onnx(|m| {
         use pb::tensor_shape_proto::{dimension::Value, Dimension};
         let input = &mut graph(m).input[0];
         if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension { value: Some(Value::DimValue(6000)), ..Default::default() };
-            dims[3] = Dimension { value: Some(Value::DimValue(6000)), ..Default::default() };
+            dims[2] = Dimension { value: Some(Value::DimValue(1200)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1200)) };
         }
         m.metadata_props.clear();
+        graph(m).node.retain(|n| matches!(n.op_type(), "Flatten" | "Gemm"));
+        node(m, "Flatten").input[0] = "input".into();
     });
-    assert!(matches!(r, Err(Error::TooLarge(_)) | Err(Error::Shape { .. })), "{r:?}");
+    assert!(matches!(r, Err(Error::TooLarge(_))), "{r:?}");
     let r = mutate_onnx(|m| {
         let w = first_conv_weight(m);
         initializer(m, &w).dims[0] = -24;

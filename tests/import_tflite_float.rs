@@ -128,6 +128,7 @@ impl T {
 }
 
 /// Plain-loop window op: `f(out_channel, window taps (value or None for padding))`.
+#[allow(clippy::too_many_arguments)]
 fn window(x: &T, oh: usize, ow: usize, cout: usize, k: usize, stride: usize, pad: usize, f: impl Fn(usize, &[Option<f32>]) -> f32) -> T {
     let mut v = Vec::with_capacity(oh * ow * cout);
     for oy in 0..oh {
