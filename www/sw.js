@@ -13,7 +13,7 @@ const SHELL = [
   '/js/main.js', '/js/dom.js', '/js/format.js', '/js/messages.js', '/js/camera.js', '/js/still.js',
   '/js/runner.js', '/js/results-view.js', '/js/profile-view.js', '/js/picker-view.js', '/js/catalogue.js',
   '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-maskable.svg',
-  '/catalogue/',
+  '/catalogue/models.json',
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 

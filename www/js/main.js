@@ -30,8 +30,7 @@ const results = new ResultsView({ list: $('top5'), stageLabel: $('stage-top1'), 
 const profileView = new ProfileView({ root: $('profile-body'), button: $('profile-run') });
 const picker = new PickerView({
   dialog: $('picker'), list: $('model-list'), ownFile: $('own-file'), ownFileName: $('own-file-name'),
-  ownLoad: $('own-load'), prepPreset: $('prep-preset'), prepSize: $('prep-size'), prepOffset: $('prep-offset'),
-  prepFieldset: document.querySelector('.prep'), ownDetails: $('own-model'),
+  ownLoad: $('own-load'), prepPreset: $('prep-preset'), prepFieldset: document.querySelector('.prep'), ownDetails: $('own-model'),
 });
 
 // ---------- notices and progress ----------
@@ -71,22 +70,26 @@ function hideProgress() {
 /** The package reports downloads of the wasm runtime and of the model file. */
 function onLoadProgress(what) {
   return (p) => {
-    const stage = p?.stage ?? p?.phase ?? p?.kind ?? 'model';
-    const loaded = p?.loaded ?? p?.bytes ?? 0;
-    const total = p?.total ?? 0;
-    const noun = /wasm|runtime/i.test(stage) ? 'runtime (WebAssembly)' : what;
+    const { phase, loaded = 0, total = 0 } = p ?? {};
+    const noun = phase === 'wasm' ? 'runtime (WebAssembly)' : what;
     const amount = total ? `${formatBytes(loaded)} / ${formatBytes(total)}` : loaded ? formatBytes(loaded) : '';
-    const verb = /compile|init|build|prepar/i.test(stage) ? 'Preparing' : 'Downloading';
-    showProgress(`${verb} ${noun}${amount ? ` · ${amount}` : ''}`, total ? loaded / total : NaN);
+    showProgress(`Downloading ${noun}${amount ? ` · ${amount}` : ''}`, total ? loaded / total : NaN);
   };
 }
 
 // ---------- model ----------
 
+/** ?threads=0 or 1 forces the single-thread build; ?threads=n asks for n threads (when isolated). */
+function threadsOption() {
+  const value = params.get('threads');
+  if (value == null || value === '' || value === 'auto') return 'auto';
+  const n = Number(value);
+  return Number.isInteger(n) && n > 1 ? n : false;
+}
+
 function classifierOptions(extra = {}) {
-  const threads = params.get('threads');
   return {
-    ...(threads != null ? { threads: Number(threads) } : {}),
+    threads: threadsOption(),
     modelBaseUrl: new URL('/models/', location.href).href,
     ...extra,
   };
@@ -135,8 +138,9 @@ function modelReady(clf, model) {
   document.documentElement.dataset.modelState = 'ready';
   $('model-name').textContent = model.title;
   showBuild(clf.info);
-  const macs = clf.info?.meta?.macs ?? clf.info?.macs ?? state.catalogue?.models.find((m) => m.id === model.id)?.macs;
+  const macs = clf.info?.macs;
   $('stat-macs').textContent = macs ? formatCount(macs) : '–';
+  if (model.id && macs) picker.setMacs(model.id, macs);
   results.clear(state.camera.running || state.still ? 'Looking…' : 'Start the camera or choose a photo.');
   $('btn-pause').disabled = !state.camera.running;
   if (state.still && !state.camera.running) classifyStill();
@@ -343,7 +347,7 @@ async function main() {
   window.mobilecnnDemo = { state, runner: state.runner, switchModel: (id) => switchModel(state.catalogue.models.find((m) => m.id === id)) };
 
   try {
-    state.catalogue = await loadCatalogue();
+    state.catalogue = await loadCatalogue(pkg);
   } catch (error) {
     console.error(error);
     notify({ title: 'Model list unavailable', body: 'Could not load the model catalogue. Check the connection and reload.' },

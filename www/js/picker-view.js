@@ -11,12 +11,12 @@ const ARCH_TITLES = {
   shufflenet_v2: 'ShuffleNet V2',
 };
 
-/** Preprocessing presets, in the catalogue's vocabulary (float = (x·input_scale − mean[c]) / std[c]). */
+/** Preprocessing presets as Classifier.load takes them: float = (byte · inputScale − mean[c]) / std[c]. */
 export const PREPROCESSING_PRESETS = {
-  tf: { color_order: 'RGB', input_scale: 1, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
-  torch: { color_order: 'RGB', input_scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  caffe: { color_order: 'BGR', input_scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
-  raw: { color_order: 'RGB', input_scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+  tf: { colorOrder: 'RGB', inputScale: 1, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
+  torch: { colorOrder: 'RGB', inputScale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  caffe: { colorOrder: 'BGR', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+  raw: { colorOrder: 'RGB', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
 };
 
 export function architectureTitle(arch) {
@@ -34,8 +34,8 @@ export function modelTitle(model) {
 }
 
 export class PickerView {
-  constructor({ dialog, list, ownFile, ownFileName, ownLoad, prepPreset, prepSize, prepOffset, prepFieldset, ownDetails }) {
-    Object.assign(this, { dialog, list, ownFile, ownFileName, ownLoad, prepPreset, prepSize, prepOffset, prepFieldset, ownDetails });
+  constructor({ dialog, list, ownFile, ownFileName, ownLoad, prepPreset, prepFieldset, ownDetails }) {
+    Object.assign(this, { dialog, list, ownFile, ownFileName, ownLoad, prepPreset, prepFieldset, ownDetails });
     this.models = [];
     this.currentId = null;
     this.macsById = {};
@@ -76,13 +76,11 @@ export class PickerView {
     if (!this.dialog.open) this.dialog.showModal();
   }
 
-  /** undefined = let the file decide; otherwise the chosen preset with size and label offset. */
+  /** undefined = let the file decide; otherwise the chosen preset. (Input size and the background class of
+   *  1001-output files come from the model itself.) */
   preprocessing() {
     const preset = PREPROCESSING_PRESETS[this.prepPreset.value];
-    if (!preset) return undefined;
-    const size = Math.round(Number(this.prepSize.value)) || 224;
-    const offset = this.prepOffset.value === 'auto' ? undefined : Number(this.prepOffset.value);
-    return { ...preset, input_size: size, ...(offset === undefined ? {} : { label_offset: offset }) };
+    return preset ? structuredClone(preset) : undefined;
   }
 
   setModels(models, currentId) {
