@@ -1,0 +1,100 @@
+// The paths that go wrong, and the second visit without a network:
+//  - camera permission denied → its message, and a photo still works;
+//  - a model file whose bytes do not match the catalogue's sha256 → the checksum message;
+//  - a user's file that is no model → the unreadable-file message;
+//  - after one visit (service worker on), the server goes away and a reload still classifies the camera.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { PHOTOS, launch, makeY4m, requireBuiltFiles, serve, tempDir, waitForModel, waitForTop1, screenshot } from './helpers.mjs';
+
+const MODEL = 'shufflenet_v2_x0_33';
+let server, y4m, catalogue;
+
+before(async () => {
+  catalogue = await requireBuiltFiles([MODEL]);
+  server = await serve();
+  y4m = await makeY4m('parrot.jpg', await tempDir());
+});
+
+after(async () => {
+  await server?.close();
+});
+
+async function noticeTitle(page, expected) {
+  await page.waitForFunction((t) => {
+    const notice = document.getElementById('notice');
+    return !notice.hidden && document.getElementById('notice-title').textContent === t;
+  }, expected, { timeout: 30_000, polling: 100 });
+}
+
+test('camera permission denied: the message, then a photo instead', async () => {
+  const app = await launch({ camera: 'deny' });
+  try {
+    const { page } = app;
+    await page.goto(`${server.url}?sw=off&model=${MODEL}`);
+    await noticeTitle(page, 'Camera permission denied');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.camera), 'denied');
+    await screenshot(page, 'desktop-camera-denied');
+    await waitForModel(page, MODEL);
+    await page.setInputFiles('#photo-input', path.join(PHOTOS, 'parrot.jpg'));
+    await waitForTop1(page, 'macaw');
+  } finally {
+    await app.close();
+  }
+});
+
+test('model bytes that fail the sha256 check, and a file that is no model', async () => {
+  const app = await launch({ camera: y4m });
+  try {
+    const { page, context } = app;
+    const file = catalogue.models.find((m) => m.id === 'shufflenet_v2_x0_25').file;
+    // The server's real file with one byte changed in the middle.
+    await context.route(`**/models/${file}`, async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.from(await response.body());
+      body[body.length >> 1] ^= 0xff;
+      await route.fulfill({ response, body });
+    });
+    await page.goto(`${server.url}?sw=off&model=${MODEL}`);
+    await waitForModel(page, MODEL);
+    await page.click('#btn-model');
+    await page.click('.model-item[data-model="shufflenet_v2_x0_25"]');
+    await noticeTitle(page, 'Model file is corrupt (checksum wrong)');
+    // The running model keeps running.
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.model), MODEL);
+    await waitForTop1(page, 'macaw');
+
+    await page.click('#btn-model');
+    await page.click('#own-model summary');
+    await page.setInputFiles('#own-file', { name: 'holiday.tflite', mimeType: 'application/octet-stream',
+      buffer: Buffer.from('this is a text file, not a TFLite flatbuffer '.repeat(40)) });
+    await page.click('#own-load');
+    await noticeTitle(page, 'Unreadable model file');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.model), MODEL);
+  } finally {
+    await app.close();
+  }
+});
+
+test('second visit works offline (service worker)', async () => {
+  const offlineServer = await serve(); // its own server, so closing it is a real outage
+  const app = await launch({ camera: y4m });
+  try {
+    const { page } = app;
+    await page.goto(`${offlineServer.url}?model=${MODEL}`);
+    await waitForModel(page, MODEL);
+    await waitForTop1(page, 'macaw');
+    assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the service worker controls the page');
+    await offlineServer.close();
+    await page.reload();
+    await waitForModel(page, MODEL);
+    await waitForTop1(page, 'macaw');
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'cached responses keep COOP/COEP');
+    console.log(`# offline second visit: ${await page.textContent('#build')}`);
+  } finally {
+    await app.close();
+    await offlineServer.close().catch(() => {});
+  }
+});
