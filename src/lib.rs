@@ -6,13 +6,15 @@
 
 pub mod error;
 pub mod graph;
+pub mod import;
 pub mod kernels;
+pub mod model;
 pub mod preprocess;
 pub mod tensor;
 pub mod zoo;
 
-#[cfg(target_arch = "wasm32")]
 pub mod web;
 
 pub use error::{Error, Result};
+pub use model::{Model, ModelFormat, ModelMeta, OutputKind};
 pub use tensor::Shape;
