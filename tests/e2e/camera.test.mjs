@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FOUR_ARCHITECTURES, launch, makeY4m, pickModel, requireBuiltFiles, serve, tempDir, waitForModel,
+  FOUR_ARCHITECTURES, REFERENCE, launch, makeY4m, pickModel, requireBuiltFiles, serve, tempDir, waitForModel,
   waitForTop1, withoutIsolation, screenshot,
 } from './helpers.mjs';
 
@@ -17,7 +17,7 @@ let server, y4m, expected;
 
 /** The reference runtime's top-1 for the photo, as the app words it (the first ImageNet name). */
 async function referenceTop1(modelId, photo) {
-  const manifest = JSON.parse(await readFile(path.resolve(import.meta.dirname, `../../../shared/reference/${modelId}/manifest.json`), 'utf8'));
+  const manifest = JSON.parse(await readFile(path.join(REFERENCE, modelId, 'manifest.json'), 'utf8'));
   const [, label, probability] = manifest.images[photo.replace(/\.\w+$/, '')].top5[0];
   assert.ok(probability > 0.5, `${modelId}: the reference is not sure of ${photo} (${probability}); pick another photo`);
   return label.split(',')[0].trim();

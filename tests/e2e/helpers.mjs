@@ -3,15 +3,32 @@
 
 import { mkdtemp, mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const PHOTOS = path.resolve(ROOT, '../shared/images/photos');
+/** ../shared beside the checkout (or beside the main checkout of a git worktree); MOBILECNN_SHARED overrides. */
+export const SHARED = findShared();
+export const PHOTOS = path.join(SHARED, 'images/photos');
+export const REFERENCE = path.join(SHARED, 'reference');
 export const SCREENSHOTS = path.join(ROOT, 'build/e2e/screenshots'); // build/ is git-ignored
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+function findShared() {
+  if (process.env.MOBILECNN_SHARED) return path.resolve(process.env.MOBILECNN_SHARED);
+  const candidates = [path.resolve(ROOT, '../shared')];
+  try {
+    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    candidates.push(path.resolve(path.dirname(common), '../shared'));
+  } catch {
+    // not a git checkout: ../shared only
+  }
+  return candidates.find((dir) => existsSync(path.join(dir, 'images/photos'))) ?? candidates[0];
+}
 
 /** The four architectures, one catalogue model each, and what they call the parrot photo. */
 export const FOUR_ARCHITECTURES = [

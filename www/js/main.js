@@ -115,13 +115,17 @@ async function loadOwnModel({ bytes, name, preprocessing }) {
   document.documentElement.dataset.modelState = 'loading';
   try {
     // The worker takes the bytes; keep our copy so a retry with other preprocessing needs no new pick.
-    const clf = await state.runner.load(bytes.slice(), classifierOptions({ preprocessing, onProgress: onLoadProgress(name) }));
+    const clf = await state.runner.load(bytes.slice(), classifierOptions({ preprocessing, onProgress: onLoadProgress(name) }),
+      (candidate) => {
+        if (!candidate.info?.preprocessing) throw Object.assign(new Error('the file does not say how to preprocess images'), { code: 'input' });
+      });
     if (!clf) return;
     picker.setCurrent(null);
     modelReady(clf, { id: null, title: name });
   } catch (error) {
     if (error?.code === 'input' && !preprocessing) {
       hideProgress();
+      document.documentElement.dataset.modelState = state.runner.classifier ? 'ready' : 'failed';
       notify(modelMessage(error, name));
       picker.needPreprocessing();
       return;

@@ -6,11 +6,12 @@
 import { el, svg } from './dom.js';
 import { formatCount, formatExact, formatPercent } from './format.js';
 
+// The runtime's op kinds (graph::Op::kind) in words.
 const OP_NAMES = {
-  conv: 'Convolution', conv2d: 'Convolution', stem: 'Stem conv 3×3', depthwise: 'Depthwise 3×3',
-  dwconv: 'Depthwise 3×3', pointwise: '1×1 conv', gemm: '1×1 conv', conv1x1: '1×1 conv',
-  group_conv1x1: 'Grouped 1×1 conv', maxpool: 'Max pool', avgpool: 'Average pool', global_avgpool: 'Global avg pool',
-  add: 'Add', concat: 'Concat', dense: 'Dense', fc: 'Dense', softmax: 'Softmax', shuffle: 'Channel shuffle',
+  conv: 'Full conv (stem)', conv1x1: '1×1 conv', conv1x1_grouped: 'Grouped 1×1 conv', depthwise: 'Depthwise conv',
+  batchnorm: 'BatchNorm', activation: 'Activation', maxpool: 'Max pool', avgpool: 'Average pool',
+  global_avgpool: 'Global avg pool', add: 'Add', concat: 'Concat', slice: 'Channel split', shuffle: 'Channel shuffle',
+  dense: 'Dense (classifier)', softmax: 'Softmax', flatten: 'Flatten',
 };
 
 export function opName(op) {
@@ -70,7 +71,7 @@ export class ProfileView {
 
   #chart(layers, totals) {
     const n = layers.length;
-    const width = 360, half = 70, gap = 14, height = half * 2 + gap;
+    const width = 360, half = 70, gap = 14, label = 14, height = half * 2 + gap + 2 * label;
     const colW = width / Math.max(n, 1);
     const maxShare = Math.max(...layers.map((l) => Math.max(l.macs / totals.macs, l.ms / totals.ms)), 1e-9);
     const caption = el('p', { class: 'chart-caption' }, 'Tap a column for its layer.');
@@ -81,8 +82,8 @@ export class ProfileView {
       const w = Math.max(colW - (colW > 3 ? 1 : 0), 0.6);
       const g = svg('g', { class: 'col', 'data-index': i },
         svg('rect', { x, y: 0, width: colW, height, fill: 'transparent' }),
-        svg('rect', { x, y: half - f, width: w, height: Math.max(f, 0.5), fill: 'var(--flops)' }),
-        svg('rect', { x, y: half + gap, width: w, height: Math.max(t, 0.5), fill: 'var(--time)' }),
+        svg('rect', { x, y: label + half - f, width: w, height: Math.max(f, 0.5), fill: 'var(--flops)' }),
+        svg('rect', { x, y: label + half + gap, width: w, height: Math.max(t, 0.5), fill: 'var(--time)' }),
         svg('title', {}, `${layer.name}`));
       g.addEventListener('click', () => {
         caption.textContent = `#${i + 1} ${layer.name} (${opName(layer.op)}): ${formatPercent(layer.macs / totals.macs)} of FLOPs, `
@@ -95,7 +96,7 @@ export class ProfileView {
       columns,
       svg('text', { x: 2, y: 10 }, '▲ FLOPs share'),
       svg('text', { x: 2, y: height - 2 }, '▼ time share'),
-      svg('line', { x1: 0, x2: width, y1: half + gap / 2, y2: half + gap / 2, stroke: 'var(--line)' }));
+      svg('line', { x1: 0, x2: width, y1: label + half + gap / 2, y2: label + half + gap / 2, stroke: 'var(--line)' }));
     return el('div', {}, chart, caption);
   }
 

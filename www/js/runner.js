@@ -27,14 +27,21 @@ export class Runner {
   /**
    * Loads a model and makes it current. The old classifier keeps classifying until the new one is ready,
    * then it is disposed (after its in-flight frame). A later load() supersedes an earlier unfinished one.
+   * `accept(classifier)` may throw to refuse the new one before it replaces the old.
    * Returns the new classifier, or null when superseded.
    */
-  async load(source, options) {
+  async load(source, options, accept = () => {}) {
     const generation = ++this.loadGeneration;
     const next = await this.Classifier.load(source, options);
     if (generation !== this.loadGeneration) {
       next.dispose();
       return null;
+    }
+    try {
+      accept(next); // a last check by the caller; throwing keeps the old classifier running
+    } catch (error) {
+      next.dispose();
+      throw error;
     }
     const previous = this.classifier;
     this.classifier = next;
