@@ -77,7 +77,7 @@ test('per-layer view: numbers of the running model, columns sum to the totals sh
     await page.goto(`${server.url}?sw=off&model=${id}`);
     await waitForModel(page, id);
     await page.click('#profile-run');
-    await page.waitForSelector('table.layers tfoot td.ms', { timeout: 30_000 });
+    await page.waitForSelector('table.layers tfoot td.ms', { state: 'attached', timeout: 30_000 });
     await page.click('.layer-details summary');
     const table = await page.evaluate(() => {
       const num = (td) => Number(td.textContent.replace(/,/g, ''));
