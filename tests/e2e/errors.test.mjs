@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { PHOTOS, launch, makeY4m, requireBuiltFiles, serve, tempDir, waitForModel, waitForTop1, screenshot } from './helpers.mjs';
 
 const MODEL = 'shufflenet_v2_x0_33';
@@ -22,6 +23,20 @@ after(async () => {
   await server?.close();
 });
 
+/** A real drop or paste event carrying the photo as a File, as the browser builds them. */
+async function dispatchWithFile(page, type, photo, mime) {
+  const b64 = (await readFile(path.join(PHOTOS, photo))).toString('base64');
+  await page.evaluate(async ({ type, b64, photo, mime }) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], photo, { type: mime }));
+    const event = type === 'paste'
+      ? new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true })
+      : new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+    document.getElementById('stage').dispatchEvent(event);
+  }, { type, b64, photo, mime });
+}
+
 async function noticeTitle(page, expected) {
   await page.waitForFunction((t) => {
     const notice = document.getElementById('notice');
@@ -29,7 +44,7 @@ async function noticeTitle(page, expected) {
   }, expected, { timeout: 30_000, polling: 100 });
 }
 
-test('camera permission denied: the message, then a photo instead', async () => {
+test('camera permission denied: the message, then photos dropped and pasted instead', async () => {
   const app = await launch({ camera: 'deny' });
   try {
     const { page } = app;
@@ -38,8 +53,11 @@ test('camera permission denied: the message, then a photo instead', async () => 
     assert.equal(await page.evaluate(() => document.documentElement.dataset.camera), 'denied');
     await screenshot(page, 'desktop-camera-denied');
     await waitForModel(page, MODEL);
-    await page.setInputFiles('#photo-input', path.join(PHOTOS, 'parrot.jpg'));
+    // Without a camera, photos: dropped on the page, then pasted.
+    await dispatchWithFile(page, 'drop', 'parrot.jpg', 'image/jpeg');
     await waitForTop1(page, 'macaw');
+    await dispatchWithFile(page, 'paste', 'skimage_coffee.png', 'image/png');
+    await waitForTop1(page, 'espresso');
   } finally {
     await app.close();
   }

@@ -45,6 +45,17 @@ test('phone: camera, picker, profile and photo screens', async () => {
     }
     console.log(`# screenshot ${await screenshot(page, 'phone-camera')}`);
 
+    // Pause stops the classification loop; resume starts it again.
+    const results = () => page.evaluate(() => Number(document.documentElement.dataset.results ?? 0));
+    await page.tap('#btn-pause');
+    await page.waitForTimeout(300); // the frame in flight may still land
+    const paused = await results();
+    await page.waitForTimeout(800);
+    assert.equal(await results(), paused, 'no inference while paused');
+    assert.equal(await page.getAttribute('#btn-pause', 'aria-pressed'), 'true');
+    await page.tap('#btn-pause');
+    await page.waitForFunction((n) => Number(document.documentElement.dataset.results) > n + 2, paused, { timeout: 10_000 });
+
     await page.tap('#btn-model');
     await page.waitForSelector('#picker[open]');
     assert.equal(await page.locator('.model-item').count(), 10, 'every catalogue model is listed');
