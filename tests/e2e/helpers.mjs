@@ -175,12 +175,16 @@ export async function waitForModel(page, id, timeout = 60_000) {
   }, id, { timeout, polling: 100 });
 }
 
-/** Waits until the first row of the top-5 on screen shows `label`; returns the rows' text on timeout. */
+/** Waits until the first row of the top-5 on screen shows `label`, painted from a result of the running
+ *  model (not rows left from the previous one); the error names what the rows show instead. */
 export async function waitForTop1(page, label, timeout = 30_000) {
   const first = page.locator('#top5 li:first-child .label');
   try {
-    await page.waitForFunction((label) => document.querySelector('#top5 li:first-child .label')?.textContent === label,
-      label, { timeout, polling: 100 });
+    await page.waitForFunction((label) => {
+      const list = document.getElementById('top5');
+      return list.dataset.model === document.documentElement.dataset.model
+        && list.querySelector('li:first-child .label')?.textContent === label;
+    }, label, { timeout, polling: 100 });
   } catch (error) {
     const rows = await page.locator('#top5 li').allInnerTexts();
     throw new Error(`top-1 never became "${label}"; the top-5 shows: ${JSON.stringify(rows)}`);

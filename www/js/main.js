@@ -145,7 +145,8 @@ function modelReady(clf, model) {
   const macs = clf.info?.macs;
   $('stat-macs').textContent = macs ? formatCount(macs) : '–';
   if (model.id && macs) picker.setMacs(model.id, macs);
-  results.clear(state.camera.running || state.still ? 'Looking…' : 'Start the camera or choose a photo.');
+  if (state.camera.running || state.still) results.markStale();
+  else results.clear('Start the camera or choose a photo.');
   $('btn-pause').disabled = !state.camera.running;
   if (state.still && !state.camera.running) classifyStill();
   if (state.profileShown) runProfile();
@@ -342,8 +343,10 @@ async function main() {
 
   state.runner = new Runner({
     Classifier: pkg.Classifier,
-    onResult: (result, { source }) => {
+    onResult: (result, { source, classifier }) => {
       results.show(result, source === 'video');
+      // Which model the rows on screen come from, and how many results so far (the e2e tests read these).
+      $('top5').dataset.model = classifier.info?.id ?? 'own';
       document.documentElement.dataset.results = String(state.runner.frames + 1);
     },
     onError: (error) => notify(modelMessage(error, state.model?.title)),

@@ -34,8 +34,16 @@ export class ResultsView {
     this.msOut.textContent = '–';
   }
 
+  /** A new model: its first frame starts the average afresh; until then the old rows stay, dimmed. */
+  markStale() {
+    this.smoothed.clear();
+    this.inferenceMs = NaN;
+    this.list.classList.add('stale');
+  }
+
   /** @param {{predictions: Array, timings: object}} result @param {boolean} smooth  video frames smooth, stills do not */
   show(result, smooth) {
+    this.list.classList.remove('stale');
     this.#paintPredictions(smooth ? this.#smooth(result.predictions) : result.predictions);
     this.#countFrame(result.timings, smooth);
   }

@@ -7,7 +7,7 @@ export class Runner {
   /**
    * @param {object} o
    * @param {typeof import('/pkg/index.js').Classifier} o.Classifier
-   * @param {(result: object, meta: {source: 'video'|'still'}) => void} o.onResult
+   * @param {(result: object, meta: {source: 'video'|'still', classifier}) => void} o.onResult
    * @param {(error: Error) => void} o.onError   errors of classify() (load errors are thrown by load())
    */
   constructor({ Classifier, onResult, onError }) {
@@ -80,7 +80,7 @@ export class Runner {
     this.inFlight = job;
     try {
       const result = await job;
-      if (classifier === this.classifier) this.onResult(result, { source });
+      if (classifier === this.classifier) this.onResult(result, { source, classifier });
       return result;
     } catch (error) {
       if (error?.code !== 'disposed') this.onError(error);
