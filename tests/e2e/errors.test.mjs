@@ -1,5 +1,6 @@
 // The paths that go wrong, and the second visit without a network:
-//  - camera permission denied → its message, and a photo still works;
+//  - camera permission denied → its message, and photos (drop, paste) still work;
+//  - no camera → its message; a browser without wasm SIMD → its message;
 //  - a model file whose bytes do not match the catalogue's sha256 → the checksum message;
 //  - a user's file that is no model → the unreadable-file message;
 //  - after one visit (service worker on), the server goes away and a reload still classifies the camera.
@@ -58,6 +59,30 @@ test('camera permission denied: the message, then photos dropped and pasted inst
     await waitForTop1(page, 'macaw');
     await dispatchWithFile(page, 'paste', 'skimage_coffee.png', 'image/png');
     await waitForTop1(page, 'espresso');
+  } finally {
+    await app.close();
+  }
+});
+
+test('no camera at all, and a browser without wasm SIMD: their messages', async () => {
+  const app = await launch({ camera: null }); // headless Chromium without a fake device has no camera
+  try {
+    const { page, browser } = app;
+    await page.goto(`${server.url}?sw=off&model=${MODEL}`);
+    await noticeTitle(page, 'No camera found');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.camera), 'missing');
+
+    // A browser whose WebAssembly rejects SIMD128 modules (as Safari before 16.4 does).
+    const old = await browser.newContext();
+    await old.addInitScript(() => {
+      const validate = WebAssembly.validate;
+      const simdOpcodePrefix = 0xfd;
+      WebAssembly.validate = (bytes) => !new Uint8Array(bytes.buffer ?? bytes).includes(simdOpcodePrefix) && validate(bytes);
+    });
+    const oldPage = await old.newPage();
+    await oldPage.goto(`${server.url}?sw=off&model=${MODEL}`);
+    await noticeTitle(oldPage, 'This browser lacks WebAssembly SIMD');
+    await screenshot(oldPage, 'desktop-no-simd');
   } finally {
     await app.close();
   }
