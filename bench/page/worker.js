@@ -19,7 +19,7 @@ async function ours(variant, cfg) {
   if (variant === 'threads') await m.initThreadPool(cfg.threads);
   return {
     threads: m.threads(),
-    peak: cfg.profile ? m.peak_gflops(2_000_000) : undefined,
+    peak: cfg.profile ? m.peak_gflops(200_000) : undefined,
     prepare(net) {
       const n = new m.Net(net.id);
       return {
