@@ -1,7 +1,9 @@
 // npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK) and ONNX
 // Runtime Web (wasm EP) in headless Chromium, one browser session per configuration, served
 // cross-origin isolated. Prints the tables and writes bench/out/results.json.
-// Options (env): NETS=a,b  RUNS=30  WARMUP=5  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PORT
+// Options (env): NETS=a,b  RUNS=30  WARMUP=15  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PORT  JSFLAGS
+// (default V8 flags: --no-wasm-dynamic-tiering leaves ORT's module in the baseline tier, 10x slower;
+// the warm-up lets every runtime's hot functions tier up instead).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -14,7 +16,7 @@ const bench = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(bench);
 const NETS = (process.env.NETS ?? 'mobilenet_v1_1.0_224,mobilenet_v2_1.0_224,shufflenet_v1_g3_1.0,shufflenet_v2_1.0').split(',');
 const RUNS = Number(process.env.RUNS ?? 30);
-const WARMUP = Number(process.env.WARMUP ?? 5);
+const WARMUP = Number(process.env.WARMUP ?? 15);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,ours-threads:2,tfjs:2,ort:2').split(',').map((s) => {
   const [runtime, threads] = s.split(':');
@@ -34,7 +36,7 @@ async function runConfig(url, cfg, profile) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--js-flags=--no-wasm-dynamic-tiering'],
+      '--disable-component-update', '--disable-sync', ...(process.env.JSFLAGS ? [`--js-flags=${process.env.JSFLAGS}`] : [])],
   });
   try {
     const page = await browser.newPage();

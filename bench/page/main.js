@@ -11,6 +11,7 @@ const cfg = {
   runs: Number(q.get('runs') ?? 30),
   warmup: Number(q.get('warmup') ?? 5),
   profile: q.get('profile') === '1',
+  ortopt: q.get('ortopt') ?? undefined,
 };
 const log = (s) => { document.getElementById('log').textContent += '\n' + s; };
 
