@@ -18,5 +18,5 @@ pub mod zoo;
 pub mod web;
 
 pub use error::{Error, Result};
-pub use model::{Model, ModelFormat, ModelMeta, OutputKind};
+pub use model::{LayerProfile, Model, ModelFormat, ModelMeta, OutputKind};
 pub use tensor::Shape;

@@ -85,20 +85,21 @@ impl Normalisation {
 struct Case {
     reference: &'static str,
     file: &'static str,
+    architecture: &'static str,
     quantized: bool,
 }
 
 const CASES: [Case; 10] = [
-    Case { reference: "mobilenet_v1_0.25_128_quant", file: "mobilenet_v1_0.25_128_quant.tflite", quantized: true },
-    Case { reference: "mobilenet_v1_0.5_160_quant", file: "mobilenet_v1_0.5_160_quant.tflite", quantized: true },
-    Case { reference: "mobilenet_v1_0.75_192_quant", file: "mobilenet_v1_0.75_192_quant.tflite", quantized: true },
-    Case { reference: "mobilenet_v2_1.0_224_quant", file: "mobilenet_v2_1.0_224_quant.tflite", quantized: true },
-    Case { reference: "tf2_mobilenet_v2_1.0_224_ptq", file: "tf2_mobilenet_v2_1.0_224_ptq.tflite", quantized: true },
-    Case { reference: "keras_mobilenet_v1_0.25_224", file: "keras_mobilenet_v1_0.25_224.onnx", quantized: false },
-    Case { reference: "shufflenet_v1_g3_0.5x", file: "shufflenet_v1_g3_0.5x.onnx", quantized: false },
-    Case { reference: "shufflenet_v1_g8_0.5x", file: "shufflenet_v1_g8_0.5x.onnx", quantized: false },
-    Case { reference: "shufflenet_v2_x0_25", file: "shufflenet_v2_x0_25.onnx", quantized: false },
-    Case { reference: "shufflenet_v2_x0_33", file: "shufflenet_v2_x0_33.onnx", quantized: false },
+    Case { reference: "mobilenet_v1_0.25_128_quant", file: "mobilenet_v1_0.25_128_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v1_0.5_160_quant", file: "mobilenet_v1_0.5_160_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v1_0.75_192_quant", file: "mobilenet_v1_0.75_192_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v2_1.0_224_quant", file: "mobilenet_v2_1.0_224_quant.tflite", architecture: "mobilenet_v2", quantized: true },
+    Case { reference: "tf2_mobilenet_v2_1.0_224_ptq", file: "tf2_mobilenet_v2_1.0_224_ptq.tflite", architecture: "mobilenet_v2", quantized: true },
+    Case { reference: "keras_mobilenet_v1_0.25_224", file: "keras_mobilenet_v1_0.25_224.onnx", architecture: "mobilenet_v1", quantized: false },
+    Case { reference: "shufflenet_v1_g3_0.5x", file: "shufflenet_v1_g3_0.5x.onnx", architecture: "shufflenet_v1", quantized: false },
+    Case { reference: "shufflenet_v1_g8_0.5x", file: "shufflenet_v1_g8_0.5x.onnx", architecture: "shufflenet_v1", quantized: false },
+    Case { reference: "shufflenet_v2_x0_25", file: "shufflenet_v2_x0_25.onnx", architecture: "shufflenet_v2", quantized: false },
+    Case { reference: "shufflenet_v2_x0_33", file: "shufflenet_v2_x0_33.onnx", architecture: "shufflenet_v2", quantized: false },
 ];
 
 fn normalisation(case: &Case, manifest: &Value) -> Normalisation {
@@ -135,6 +136,7 @@ fn check(case: &Case) -> Outcome {
     assert_eq!(meta.format, if case.file.ends_with(".tflite") { ModelFormat::Tflite } else { ModelFormat::Onnx });
     let pre = meta.preprocessing.clone().unwrap_or_else(|| panic!("{}: the file declares no preprocessing", case.file));
     assert_eq!(pre.size, size);
+    assert_eq!(meta.architecture.as_deref(), Some(case.architecture), "{}", case.file);
     let want_color = if case.reference.starts_with("shufflenet_v1") { ColorOrder::Bgr } else { ColorOrder::Rgb };
     assert_eq!(pre.color, want_color, "{}", case.file);
 

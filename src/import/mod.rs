@@ -6,11 +6,15 @@
 //! from the schemas in `schemas/` (see `schemas/README.md` for their origin).
 
 pub mod onnx;
+/// Generated ONNX messages (public only so tests can build and mutate files).
+#[doc(hidden)]
 #[allow(clippy::all, dead_code, unused_imports, non_camel_case_types)]
-mod onnx_proto;
+pub mod onnx_proto;
 pub mod tflite;
+/// Generated TFLite tables (public only so tests can build and mutate files).
+#[doc(hidden)]
 #[allow(clippy::all, dead_code, unused_imports, non_camel_case_types, unused_mut)]
-mod tflite_fbs;
+pub mod tflite_fbs;
 
 use crate::error::{Error, Result};
 use crate::graph::ir::MAX_TENSOR_ELEMENTS;
@@ -93,4 +97,36 @@ pub(crate) fn tf_window(h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw:
 /// 1001 outputs are the TF-slim convention with `background` first.
 pub(crate) fn default_labels(outputs: usize) -> (usize, usize) {
     if outputs == 1001 { (1, 1000) } else { (0, outputs) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_counts_are_checked() {
+        assert_eq!(numel("t", &[2, 3, 4]), Ok(24));
+        assert_eq!(numel("t", &[]), Ok(1));
+        assert!(matches!(numel("t", &[1_000_000, 1_000_000]), Err(Error::TooLarge(_))));
+        assert!(matches!(numel("t", &[i64::MAX, 2]), Err(Error::TooLarge(_))));
+        assert!(matches!(numel("t", &[3, -1]), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn tensorflow_same_padding_puts_the_odd_pixel_last() {
+        assert_eq!(same_padding(224, 3, 2), (0, 1));
+        assert_eq!(same_padding(112, 3, 1), (1, 1));
+        assert_eq!(same_padding(7, 7, 1), (3, 3));
+        assert_eq!(same_padding(5, 2, 2), (0, 1));
+        assert_eq!(same_padding(4, 1, 2), (0, 0));
+    }
+
+    #[test]
+    fn oihw_becomes_ohwi() {
+        // 2 outputs, 3 inputs, 1×2 kernel: value = o*100 + i*10 + x in OIHW order.
+        let oihw: Vec<f32> = (0..2).flat_map(|o| (0..3).flat_map(move |i| (0..2).map(move |x| (o * 100 + i * 10 + x) as f32))).collect();
+        let ohwi = oihw_to_ohwi(&oihw, 2, 3, 1, 2);
+        let want: Vec<f32> = (0..2).flat_map(|o| (0..2).flat_map(move |x| (0..3).map(move |i| (o * 100 + i * 10 + x) as f32))).collect();
+        assert_eq!(ohwi, want);
+    }
 }

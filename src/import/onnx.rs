@@ -24,6 +24,9 @@ use crate::tensor::Shape;
 const FLOAT: i32 = 1;
 const INT64: i32 = 7;
 
+/// Largest NCHW Flatten of an image turned into an NHWC flatten plus a permutation.
+const MAX_FLATTEN_PERMUTE: usize = 1 << 22;
+
 /// A constant (initializer or Constant node).
 #[derive(Clone, Debug)]
 struct Tensor {
@@ -380,7 +383,7 @@ impl Builder {
             (None, Some(s)) => s,
             (None, None) => {
                 let k = n.output.len();
-                if k == 0 || c % k != 0 {
+                if k == 0 || !c.is_multiple_of(k) {
                     return Err(Error::shape(node_name(n), format!("{c} channels do not split into {k} equal parts")));
                 }
                 vec![(c / k) as i64; k]
@@ -435,6 +438,10 @@ impl Builder {
             return self.define(n, 0, Val::Act { id: x, rank: 2 });
         }
         // NCHW flattening puts a channel's pixels together; the IR's Flatten is NHWC: permute after.
+        // (Classifier inputs are far below the bound, which keeps the index table small.)
+        if s.len() > MAX_FLATTEN_PERMUTE {
+            return Err(Error::TooLarge(format!("{}: flattening {s} (more than {MAX_FLATTEN_PERMUTE} values)", node_name(n))));
+        }
         let flat = self.g.push(format!("{}:nhwc", node_name(n)), Op::Flatten, &[x])?;
         let (hw, c) = (s.pixels(), s.c);
         let perm = (0..hw * c).map(|j| (j % hw) * c + j / hw).collect();
@@ -581,7 +588,7 @@ fn reshape_dims(n: &pb::NodeProto, from: &[usize], target: &[i64]) -> Result<Vec
     }
     let known = dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d));
     match (infer, known) {
-        (Some(k), Some(p)) if p > 0 && total % p == 0 => dims[k] = total / p,
+        (Some(k), Some(p)) if p > 0 && total.is_multiple_of(p) => dims[k] = total / p,
         (None, Some(p)) if p == total => {}
         _ => return Err(Error::shape(node_name(n), format!("cannot reshape {from:?} to {target:?}"))),
     }
@@ -600,7 +607,7 @@ fn node_name(n: &pb::NodeProto) -> String {
     if n.name().is_empty() { format!("{}→{}", n.op_type(), n.output.first().map_or("?", |s| s.as_str())) } else { n.name().to_string() }
 }
 
-fn input<'a>(n: &'a pb::NodeProto, i: usize) -> Result<&'a str> {
+fn input(n: &pb::NodeProto, i: usize) -> Result<&str> {
     n.input.get(i).map(String::as_str).filter(|s| !s.is_empty()).ok_or_else(|| {
         Error::Malformed(format!("{}: {} is missing input {i}", node_name(n), n.op_type()))
     })

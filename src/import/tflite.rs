@@ -110,7 +110,21 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
     }
     g.output = out;
     let (label_offset, num_classes) = default_labels(g.shape(out).len());
-    Ok(Imported { graph: g, architecture: None, preprocessing, num_classes, label_offset })
+    let architecture = architecture(&b);
+    Ok(Imported { graph: g, architecture, preprocessing, num_classes, label_offset })
+}
+
+/// The family, when the converter's tensor names tell it (`MobilenetV1/...`, `mobilenetv2_1.00_224/...`).
+fn architecture(b: &Builder<'_>) -> Option<String> {
+    let names = (0..b.vals.len()).filter_map(|i| b.tensors.get(i)?.ok()?.name().ok()?.map(str::to_ascii_lowercase));
+    for name in names.take(64) {
+        for (pattern, arch) in [("mobilenetv1", "mobilenet_v1"), ("mobilenet_v1", "mobilenet_v1"), ("mobilenetv2", "mobilenet_v2"), ("mobilenet_v2", "mobilenet_v2")] {
+            if name.contains(pattern) {
+                return Some(arch.to_string());
+            }
+        }
+    }
+    None
 }
 
 struct Builder<'a> {
@@ -434,7 +448,7 @@ impl<'a> Builder<'a> {
         let act = activation(name, act)?;
         let (cout, groups, weight) = if depthwise {
             // [1, kh, kw, cout] → [cout][kh][kw][1]; output channel o reads input channel o / multiplier.
-            if d0 != 1 || s.c == 0 || d3 % s.c != 0 {
+            if d0 != 1 || s.c == 0 || d3 == 0 || !d3.is_multiple_of(s.c) {
                 return Err(Error::shape(name, format!("depthwise weights {:?} on {} channels", w.dims, s.c)));
             }
             let cout = d3;
@@ -447,7 +461,7 @@ impl<'a> Builder<'a> {
             (cout, s.c, t)
         } else {
             // OHWI already; grouped when the weights see fewer channels than the input has.
-            if d3 == 0 || s.c % d3 != 0 {
+            if d3 == 0 || !s.c.is_multiple_of(d3) {
                 return Err(Error::shape(name, format!("weights {:?} on {} channels", w.dims, s.c)));
             }
             (d0, s.c / d3, w.data)
@@ -505,8 +519,11 @@ fn shape(t: &fb::TensorRef<'_>) -> Result<Vec<usize>> {
     Ok(dims.iter().map(|&d| d as usize).collect())
 }
 
-/// Scales, zero points and quantized dimension; `None` when the tensor has no quantization.
-fn quantization(t: &fb::TensorRef<'_>) -> Result<Option<(Vec<f32>, Vec<i64>, i32)>> {
+/// A tensor's quantization: scales, zero points, and the dimension they run along.
+type Quantization = (Vec<f32>, Vec<i64>, i32);
+
+/// `None` when the tensor has no quantization.
+fn quantization(t: &fb::TensorRef<'_>) -> Result<Option<Quantization>> {
     let Some(q) = t.quantization().fb()? else { return Ok(None) };
     let scales: Vec<f32> = q.scale().fb()?.map(|v| v.iter().collect()).unwrap_or_default();
     if scales.is_empty() {
@@ -524,7 +541,7 @@ fn quantization(t: &fb::TensorRef<'_>) -> Result<Option<(Vec<f32>, Vec<i64>, i32
 }
 
 /// `real = scale · (q − zero_point)`, per tensor or per channel along `dim`.
-fn dequantize(what: &str, dims: &[usize], mut q: Vec<f32>, (scales, zps, dim): (Vec<f32>, Vec<i64>, i32)) -> Result<Vec<f32>> {
+fn dequantize(what: &str, dims: &[usize], mut q: Vec<f32>, (scales, zps, dim): Quantization) -> Result<Vec<f32>> {
     if scales.len() == 1 {
         let (s, z) = (scales[0], zps[0] as f32);
         q.iter_mut().for_each(|v| *v = (*v - z) * s);
@@ -594,4 +611,23 @@ fn f16_to_f32(h: u16) -> f32 {
         _ => sign | ((exp + 112) << 23) | (frac << 13),
     };
     f32::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_precision_values() {
+        assert_eq!(f16_to_f32(0x0000), 0.0);
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24)); // smallest subnormal
+        assert_eq!(f16_to_f32(0x03ff), 1023.0 * 2f32.powi(-24)); // largest subnormal
+        assert_eq!(f16_to_f32(0x0200), 2f32.powi(-15));
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+    }
 }

@@ -1,4 +1,4 @@
-//! `gen-schemas <onnx.proto> <out-dir>`: writes `<out-dir>/onnx.rs` (prost messages of the ONNX schema).
+//! `gen-schemas <proto> <out-dir>`: writes `<out-dir>/onnx.rs` (prost messages of the ONNX schema, package `onnx`).
 
 use std::env;
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the two wasm modules the npm package ships (wasm-pack --target web, release):
+#   build/wasm/simd/     single-thread SIMD128, stable Rust — runs everywhere
+#   build/wasm/threads/  SIMD128 + threads (wasm-bindgen-rayon), pinned nightly with -Z build-std
+# then checks each really contains SIMD (f32x4 ops) and prints raw and gzipped sizes.
+# Usage: scripts/build-wasm.sh [simd|threads]...   (default: both)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$MOBILECNN_ROOT"
+require_wasm_opt
+command -v wasm-pack >/dev/null || die "wasm-pack not found: run scripts/setup.sh"
+
+out_root=build/wasm
+# TOOLCHAIN.md pitfall 3: +atomics alone no longer gives shared memory on current nightlies.
+THREAD_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128 \
+-C link-arg=--shared-memory -C link-arg=--max-memory=1073741824 -C link-arg=--import-memory \
+-C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+-C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
+
+# The number of f32x4 instructions in a module (binaryen's disassembler from npm).
+count_simd() { wasm-dis "$1" 2>/dev/null | grep -c 'f32x4' || true; }
+
+report() {
+  local name="$1" wasm="$out_root/$1/mobilecnn_bg.wasm" simd raw gz
+  [[ -f "$wasm" ]] || die "$name: $wasm was not produced"
+  simd="$(count_simd "$wasm")"
+  raw="$(wc -c < "$wasm")"
+  gz="$(gzip -9c "$wasm" | wc -c)"
+  printf '[build-wasm] %-8s %s: %d bytes raw, %d gzipped, %d f32x4 instructions\n' "$name" "$wasm" "$raw" "$gz" "$simd"
+  [[ "$simd" -gt 0 ]] || die "$name: no f32x4 instruction in $wasm — SIMD128 was lost (a global RUSTFLAGS?) or no export reaches the kernels"
+  if [[ "$name" == threads ]] && ! wasm-dis "$wasm" 2>/dev/null | grep -qE '\(import "[^"]*" "memory" \(memory .*shared'; then
+    die "threads: $wasm does not import a shared memory"
+  fi
+}
+
+build_simd() {
+  log "simd: stable, single thread"
+  wasm-pack build --target web --release --mode no-install --out-dir "$out_root/simd" --out-name mobilecnn
+}
+
+build_threads() {
+  rustup toolchain list | grep -q "^$NIGHTLY" || die "$NIGHTLY missing: run scripts/setup.sh (without SETUP_NIGHTLY=0)"
+  log "threads: $NIGHTLY, -Z build-std, --features threads"
+  # Its own target dir: the nightly + build-std artefacts would otherwise evict the stable ones.
+  RUSTUP_TOOLCHAIN="$NIGHTLY" RUSTFLAGS="$THREAD_RUSTFLAGS" CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/threads" \
+    wasm-pack build --target web --release --mode no-install --out-dir "$out_root/threads" --out-name mobilecnn \
+    -- --features threads -Z build-std=panic_abort,std
+}
+
+builds=("$@")
+[[ ${#builds[@]} -gt 0 ]] || builds=(simd threads)
+for b in "${builds[@]}"; do
+  case "$b" in
+    simd) build_simd; report simd ;;
+    threads) build_threads; report threads ;;
+    *) die "unknown build '$b' (simd or threads)" ;;
+  esac
+done
