@@ -195,7 +195,7 @@ pub fn normalize_into(bytes: &[u8], p: &Preprocessing, out: &mut [f32]) -> Resul
 }
 
 fn normalize_with(table: &[[f32; 256]; 3], bytes: &[u8], out: &mut [f32]) -> Result<()> {
-    if bytes.len() != out.len() || bytes.len() % 3 != 0 {
+    if bytes.len() != out.len() || !bytes.len().is_multiple_of(3) {
         return Err(Error::Input(format!(
             "normalize: {} bytes into {} floats (need equal lengths, a multiple of 3)",
             bytes.len(),
