@@ -161,3 +161,37 @@ fn real_models_name_real_photos() {
         assert_eq!(classify(&mut model, &px, w, h, PixelFormat::Rgba, 5).unwrap(), top);
     }
 }
+
+/// Pixels → our preprocessing → model → probabilities, against the reference's `probs.bin` for the PNG
+/// photos (whose input bytes we reproduce exactly): checks colour order, normalisation and the label
+/// offset end to end. Tolerances from ../shared/reference/README.md (quantized files run in float).
+#[test]
+fn the_whole_pipeline_matches_the_reference_probabilities() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = [root.join("../shared"), root.join("../../shared")].into_iter().find(|p| p.is_dir()).unwrap();
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("catalogue/models.json")).unwrap()).unwrap();
+    let photos = ["skimage_astronaut", "skimage_chelsea", "skimage_coffee", "skimage_rocket", "cat", "grace_hopper"];
+    let mut classifier = Classifier::new();
+    for entry in catalogue["models"].as_array().unwrap() {
+        let (id, file) = (entry["id"].as_str().unwrap(), entry["file"].as_str().unwrap());
+        let quantized = file.ends_with(".tflite");
+        let mut model = load(file);
+        let mut worst = 0.0f32;
+        let mut same_top1 = 0;
+        for name in photos {
+            let (px, w, h) = photo(&format!("{name}.png"));
+            let top = classifier.classify(&mut model, &px, w, h, PixelFormat::Rgba, 1).unwrap();
+            let bytes = std::fs::read(shared.join("reference").join(id).join(format!("{name}.probs.bin"))).unwrap();
+            let reference: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+            let ours = model.probabilities();
+            assert_eq!(ours.len(), reference.len());
+            worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(worst, f32::max);
+            same_top1 += usize::from(top[0].class_index == top_k(&reference, 1)[0].0);
+        }
+        println!("{id:30} max |p - p_ref| {worst:.2e}, same top-1 on {same_top1}/6");
+        let (bound, min_same) = if quantized { (0.3, 5) } else { (1e-4, 6) };
+        assert!(worst <= bound, "{id}: {worst}");
+        assert!(same_top1 >= min_same, "{id}: {same_top1}/6");
+    }
+}

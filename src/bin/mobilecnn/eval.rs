@@ -53,15 +53,18 @@ pub fn run(args: &Args) -> CliResult {
     let mut loaded = load(&args.model)?;
     let mut classifier = Classifier::new();
     let (mut top1, mut top5) = (0usize, 0usize);
+    let mut per_image = Vec::with_capacity(photos.len());
     let start = Instant::now();
     for (path, class) in &photos {
         let (rgb, w, h) = decode_image(path)?;
         classifier
             .classify(&mut loaded.model, &rgb, w, h, PixelFormat::Rgb, 0)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let best: Vec<usize> = top_k(loaded.model.probabilities(), 5).into_iter().map(|(i, _)| i).collect();
-        top1 += usize::from(best.first() == Some(class));
-        top5 += usize::from(best.contains(class));
+        let best = top_k(loaded.model.probabilities(), 5);
+        top1 += usize::from(best.first().map(|b| b.0) == Some(*class));
+        top5 += usize::from(best.iter().any(|b| b.0 == *class));
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        per_image.push(json!({ "file": file, "label": class, "top5": best }));
     }
     let seconds = start.elapsed().as_secs_f64();
     let n = photos.len();
@@ -78,6 +81,7 @@ pub fn run(args: &Args) -> CliResult {
             "top5_correct": top5,
             "seconds": seconds,
             "reference_dev": reference.map(|(t1, t5)| json!({ "top1": t1, "top5": t5 })),
+            "per_image": per_image,
         });
         return emit(&(serde_json::to_string_pretty(&report)? + "\n"));
     }
