@@ -14,7 +14,6 @@ pub mod preprocess;
 pub mod tensor;
 pub mod zoo;
 
-#[cfg(target_arch = "wasm32")]
 pub mod web;
 
 pub use error::{Error, Result};
