@@ -38,7 +38,7 @@ export class ProfileView {
   /** @param {{layers: Array<{name, op, macs, params, mac, ms}>, totals: object}} profile */
   show(profile, modelTitle) {
     this.button.disabled = false;
-    this.button.textContent = 'Profile again';
+    this.button.textContent = 'Again';
     const layers = profile.layers ?? [];
     const totals = totalsOf(profile);
     this.root.replaceChildren(
@@ -63,8 +63,9 @@ export class ProfileView {
     const max = Math.max(...rows.map((g) => Math.max(g.macs / totals.macs, g.ms / totals.ms)), 1e-9);
     const bar = (kind, share) => el('div', { class: `share ${kind}` },
       el('b', { style: { width: `${(share / max) * 75}%` } }), el('span', {}, `${formatPercent(share)} ${kind === 'flops' ? 'FLOPs' : 'time'}`));
+    const rate = (g) => (g.ms > 0 && g.macs > 0 ? `${(g.macs / g.ms / 1e6).toFixed(1)} GMAC/s` : '');
     const summary = el('div', { class: 'op-summary' }, rows.map((g) => el('div', { class: 'op-row' },
-      el('span', { class: 'op-name' }, `${g.name} ×${g.count}`),
+      el('span', { class: 'op-name' }, `${g.name} ×${g.count}`, el('small', {}, rate(g))),
       bar('flops', g.macs / totals.macs), bar('time', g.ms / totals.ms))));
     return el('div', {}, summary, verdict(rows, totals));
   }
@@ -132,14 +133,20 @@ function totalsOf(profile) {
   };
 }
 
-/** One sentence naming the op type whose time share most exceeds its FLOPs share. */
+/** One sentence naming the op type whose share of the time most exceeds its share of the FLOPs. */
 function verdict(rows, totals) {
-  const scored = rows.filter((g) => g.ms > 0).map((g) => ({ ...g, ratio: (g.ms / totals.ms) / Math.max(g.macs / totals.macs, 1e-6) }));
-  const slow = scored.sort((a, b) => b.ratio - a.ratio)[0];
-  if (!slow || slow.ratio < 1.2) return el('p', { class: 'op-verdict' }, 'Here time follows FLOPs closely.');
-  const macsPerMac = slow.macs / Math.max(slow.mac, 1);
+  const candidates = rows
+    .map((g) => ({ ...g, timeShare: g.ms / totals.ms, flopsShare: g.macs / totals.macs }))
+    .filter((g) => g.timeShare >= 0.03);
+  const slow = candidates.sort((a, b) => (b.timeShare - b.flopsShare) - (a.timeShare - a.flopsShare))[0];
+  if (!slow || slow.timeShare - slow.flopsShare < 0.02) {
+    return el('p', { class: 'op-verdict' }, 'Here time follows FLOPs closely: the ops with the multiply-adds also take the time.');
+  }
+  const perAccess = slow.macs / Math.max(slow.mac, 1);
+  const why = perAccess < 1
+    ? 'It does almost no arithmetic: its time is spent moving data (memory access cost, ShuffleNet V2\'s MAC).'
+    : `Each memory access feeds only ${perAccess.toFixed(1)} multiply-adds, so it waits on memory more than on arithmetic `
+      + '(memory access cost, ShuffleNet V2\'s MAC).';
   return el('p', { class: 'op-verdict' },
-    `${slow.name}: ${formatPercent(slow.macs / totals.macs)} of the FLOPs but ${formatPercent(slow.ms / totals.ms)} of the time. `
-    + `Each memory access feeds only ${macsPerMac.toFixed(1)} multiply-adds, so this op waits on memory, not arithmetic — `
-    + 'the memory access cost (MAC) ShuffleNet V2 asks designers to count.');
+    `${slow.name}: ${formatPercent(slow.flopsShare)} of the FLOPs but ${formatPercent(slow.timeShare)} of the time. ${why}`);
 }

@@ -17,6 +17,7 @@ export class ResultsView {
     this.smoothed = new Map(); // classIndex → {label, wnid, probability}
     this.rows = [];
     this.frameTimes = [];
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.lastStatsPaint = 0;
     this.clear('Starting…');
@@ -26,6 +27,7 @@ export class ResultsView {
   clear(message) {
     this.smoothed.clear();
     this.frameTimes = [];
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.rows = [];
     this.list.replaceChildren(el('li', { class: 'placeholder' }, message));
@@ -37,6 +39,7 @@ export class ResultsView {
   /** A new model: its first frame starts the average afresh; until then the old rows stay, dimmed. */
   markStale() {
     this.smoothed.clear();
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.list.classList.add('stale');
   }
@@ -95,7 +98,13 @@ export class ResultsView {
   #countFrame(timings, continuous) {
     const now = performance.now();
     const ms = timings?.inferenceMs ?? timings?.totalMs;
-    if (Number.isFinite(ms)) this.inferenceMs = Number.isFinite(this.inferenceMs) ? this.inferenceMs * 0.8 + ms * 0.2 : ms;
+    if (Number.isFinite(ms)) {
+      // The median of the last frames: the first run of a model (caches cold) and a busy moment do not count.
+      this.recentMs.push(ms);
+      if (this.recentMs.length > 15) this.recentMs.shift();
+      const sorted = [...this.recentMs].sort((a, b) => a - b);
+      this.inferenceMs = sorted[sorted.length >> 1];
+    }
     if (continuous) {
       this.frameTimes.push(now);
       while (this.frameTimes.length && now - this.frameTimes[0] > 2000) this.frameTimes.shift();
