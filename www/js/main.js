@@ -13,6 +13,8 @@ import { wireStillInputs, showStill } from './still.js';
 import { formatBytes, formatCount } from './format.js';
 
 const params = new URLSearchParams(location.search);
+/** classifier → the key of its model (catalogue id, or own:<file name>), set before it becomes current. */
+const modelKeys = new WeakMap();
 const LAST_MODEL_KEY = 'mobilecnn.model';
 
 const state = {
@@ -101,7 +103,8 @@ async function switchModel(model) {
   showProgress(`Loading ${title}…`, NaN);
   document.documentElement.dataset.modelState = 'loading';
   try {
-    const clf = await state.runner.load(model.id, classifierOptions({ onProgress: onLoadProgress(title) }));
+    const clf = await state.runner.load(model.id, classifierOptions({ onProgress: onLoadProgress(title) }),
+      (candidate) => modelKeys.set(candidate, model.id));
     if (!clf) return; // superseded by a later pick
     localStorage.setItem(LAST_MODEL_KEY, model.id);
     modelReady(clf, { id: model.id, title });
@@ -118,10 +121,11 @@ async function loadOwnModel({ bytes, name, preprocessing }) {
     const clf = await state.runner.load(bytes.slice(), classifierOptions({ preprocessing, onProgress: onLoadProgress(name) }),
       (candidate) => {
         if (!candidate.info?.preprocessing) throw Object.assign(new Error('the file does not say how to preprocess images'), { code: 'input' });
+        modelKeys.set(candidate, `own:${name}`);
       });
     if (!clf) return;
     picker.setCurrent(null);
-    modelReady(clf, { id: null, title: name });
+    modelReady(clf, { id: null, key: `own:${name}`, title: name });
   } catch (error) {
     if (error?.code === 'input' && !preprocessing) {
       hideProgress();
@@ -138,7 +142,7 @@ function modelReady(clf, model) {
   hideProgress();
   hideNotice();
   state.model = model;
-  document.documentElement.dataset.model = model.id ?? 'own';
+  document.documentElement.dataset.model = model.key ?? model.id;
   document.documentElement.dataset.modelState = 'ready';
   $('model-name').textContent = model.title;
   showBuild(clf.info);
@@ -346,7 +350,7 @@ async function main() {
     onResult: (result, { source, classifier }) => {
       results.show(result, source === 'video');
       // Which model the rows on screen come from, and how many results so far (the e2e tests read these).
-      $('top5').dataset.model = classifier.info?.id ?? 'own';
+      $('top5').dataset.model = modelKeys.get(classifier) ?? '';
       document.documentElement.dataset.results = String(state.runner.frames + 1);
     },
     onError: (error) => notify(modelMessage(error, state.model?.title)),
