@@ -39,34 +39,54 @@ export class Classifier {
     const { threads = 'auto', onProgress } = options;
     const useThreads = threads !== false && supportsThreads();
     const threadCount = useThreads ? requestedThreads(threads) : 1;
-    const build = BUILDS[useThreads ? 'threads' : 'simd'];
     const progress = (phase) => onProgress && ((loaded, total) => onProgress({ phase, loaded, total }));
-
     const model = resolveSource(source, options);
-    const clf = new Classifier(PRIVATE);
-    clf.#worker = new Worker(build.worker(), { type: 'module', name: 'mobilecnn' });
-    clf.#worker.addEventListener('message', (e) => clf.#receive(e.data));
-    clf.#worker.addEventListener('error', (e) => clf.#fail(new MobileCnnError('download', `the mobilecnn worker failed to start: ${e.message ?? 'could not load it'}`)));
+
+    const modelBytes = model.fetch?.(progress('model'));
+    modelBytes?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    let clf;
     try {
-      const [wasm, modelBytes] = await Promise.all([
-        download(build.wasm(), { onProgress: progress('wasm'), what: 'wasm module' }),
-        model.fetch?.(progress('model')),
-      ]);
-      const wasmBytes = wasm.byteLength;
-      const buildInfo = await clf.#call({ type: 'init', wasm, threads: threadCount }, [wasm]);
+      clf = await Classifier.#start(useThreads ? 'threads' : 'simd', threadCount, progress('wasm'));
+    } catch (e) {
+      if (!useThreads || e.code === 'download') throw e;
+      // A thread pool that cannot start (a browser quirk, a server without CORP on the worker) must
+      // not leave the page without a classifier: the single-thread build needs none of it.
+      console.warn(`mobilecnn: the threaded build failed (${e.message}); using the single-thread build`);
+      clf = await Classifier.#start('simd', 1, progress('wasm'));
+    }
+    try {
+      const bytes = await modelBytes;
+      const modelByteLength = bytes?.byteLength ?? 0; // read before the transfer empties it
       const meta = model.zooId
         ? await clf.#call({ type: 'zoo', zooId: model.zooId })
-        : await clf.#call({ type: 'load', model: modelBytes, preprocessing: model.preprocessing }, [modelBytes]);
+        : await clf.#call({ type: 'load', model: bytes, preprocessing: model.preprocessing }, [bytes]);
       clf.#info = Object.freeze({
         source: model.description,
         id: model.id,
         ...meta,
-        build: buildInfo.threads ? 'threads' : 'simd',
-        threads: buildInfo.threadCount,
-        version: buildInfo.version,
-        wasmBytes,
-        modelBytes: model.zooId ? 0 : modelBytes.byteLength,
+        ...clf.#info,
+        modelBytes: modelByteLength,
       });
+      return clf;
+    } catch (e) {
+      clf.dispose();
+      throw e;
+    }
+  }
+
+  /** A worker running the `build`'s wasm (with its thread pool), no model yet. */
+  static async #start(build, threadCount, onProgress) {
+    const clf = new Classifier(PRIVATE);
+    clf.#worker = new Worker(BUILDS[build].worker(), { type: 'module', name: `mobilecnn-${build}` });
+    clf.#worker.addEventListener('message', (e) => clf.#receive(e.data));
+    clf.#worker.addEventListener('error', (e) => {
+      clf.#fail(new MobileCnnError('download', `the mobilecnn worker failed: ${e.message || 'it could not be loaded'}`));
+    });
+    try {
+      const wasm = await download(BUILDS[build].wasm(), { onProgress, what: 'wasm module' });
+      const wasmBytes = wasm.byteLength; // read before the transfer empties it
+      const info = await clf.#call({ type: 'init', wasm, threads: threadCount }, [wasm]);
+      clf.#info = { build: info.threads ? 'threads' : 'simd', threads: info.threadCount, version: info.version, wasmBytes };
       return clf;
     } catch (e) {
       clf.dispose();

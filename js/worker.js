@@ -6,6 +6,8 @@
 /* global mobilecnnWasm */
 
 const CODES = ['malformed', 'unsupported', 'too-large', 'input'];
+// wasm-bindgen-rayon waits forever for helper threads that fail to start; we do not.
+const THREAD_POOL_TIMEOUT_MS = 20_000;
 
 let model = null;
 let canvas = null;
@@ -19,7 +21,7 @@ const handlers = {
     let used = 1;
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
-      await mobilecnnWasm.initThreadPool(threads);
+      await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
       used = threads;
     }
     return { ...build, threadCount: used };
@@ -41,6 +43,14 @@ const handlers = {
     return requireModel().profile(rgba, width, height);
   },
 };
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 function replaceModel(next) {
   model?.free();

@@ -16,6 +16,7 @@ const die = (msg) => {
 };
 
 const BUILDS = ['simd', 'threads'];
+const BLOB_SPAWN = /let scriptBlob = await fetch\(import\.meta\.url\)\.then\(r => r\.blob\(\)\);\s*let url = URL\.createObjectURL\(scriptBlob\);/;
 for (const b of BUILDS) {
   for (const f of ['mobilecnn.js', 'mobilecnn_bg.wasm']) {
     if (!existsSync(join(root, 'build/wasm', b, f))) die(`build/wasm/${b}/${f} is missing: run scripts/build-wasm.sh`);
@@ -48,7 +49,16 @@ function workerModule(build) {
         die(`${build}: ${path} does not export ${name} as expected`);
       }
     }
-    return `// --- inlined ${path}\n${snippet.replace(/^export (async )?function/gm, '$1function')}\n// --- end of snippet\n`;
+    const inlined = snippet
+      .replace(/^export (async )?function/gm, '$1function')
+      // wasm-bindgen 0.2.130 warns about positional init arguments; give it the object form.
+      .replace('pkg.default(data.module, data.memory)', 'pkg.default({ module_or_path: data.module, memory: data.memory })')
+      // Helper threads start from this very file's URL, not from a blob: copy of it (the blob exists for
+      // CDN-hosted scripts; ours is same-origin anyway, as module workers must be). Relative imports a
+      // dev server injects (Vite's /@vite/client) cannot resolve against a blob: URL.
+      .replace(BLOB_SPAWN, 'let url = import.meta.url;');
+    if (inlined.includes('createObjectURL(scriptBlob)')) die(`${build}: could not replace the blob: spawn in ${path}`);
+    return `// --- inlined ${path}\n${inlined}\n// --- end of snippet\n`;
   });
   if (/^import /m.test(glue)) die(`${build}: the glue has an import left that could not be inlined`);
   if (!/async function __wbg_init\(/.test(glue)) die(`${build}: no __wbg_init in the glue (wasm-bindgen version changed?)`);

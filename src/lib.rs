@@ -4,6 +4,7 @@
 //! Data flow: `preprocess` (pixels → NHWC tensor) → `graph` (IR built by `zoo` or `import`,
 //! rewritten and planned) → `kernels` (SIMD micro-kernels with scalar twins) → `classify`.
 
+pub mod classify;
 pub mod error;
 pub mod graph;
 pub mod import;
@@ -16,5 +17,5 @@ pub mod zoo;
 pub mod web;
 
 pub use error::{Error, Result};
-pub use model::{Model, ModelFormat, ModelMeta, OutputKind};
+pub use model::{LayerProfile, Model, ModelFormat, ModelMeta, OutputKind};
 pub use tensor::Shape;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::top_k;
+use crate::classify::predictions;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelFormat, OutputKind};
 use crate::preprocess::{ColorOrder, PixelFormat, Preprocessing, Preprocessor};
@@ -195,7 +195,7 @@ impl Session {
         let start = clock();
         let probabilities = self.model.run(&self.input)?;
         let inference_ms = clock() - start;
-        let predictions = top_k(probabilities, top)
+        let predictions = predictions(probabilities, top)
             .into_iter()
             .map(|p| PredictionOut { label: p.label, wnid: p.wnid, class_index: p.class_index, probability: p.probability })
             .collect();

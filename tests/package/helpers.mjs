@@ -153,7 +153,7 @@ async function main() {
   const info = clf.info;
   clf.dispose();
   const disposed = await clf.classify(img).then(() => 'resolved', (e) => e.code);
-  const malformed = await Classifier.load(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), { threads: false })
+  const malformed = await Classifier.load(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))
     .then(() => 'resolved', (e) => (e instanceof MobileCnnError ? e.code : 'not a MobileCnnError: ' + e));
   const unknown = await Classifier.load('no_such_model').then(() => 'resolved', (e) => e.code);
   window.result = {

@@ -2,7 +2,8 @@
 // configuration at all, the dist/ served with and without COOP/COEP; headless Chromium classifies a
 // real photo. Vite comes from the npm registry once, then from a cache (node_modules/.cache).
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -12,6 +13,7 @@ import {
 const VITE = '8.4.0';
 const CACHE = path.join(ROOT, 'node_modules/.cache/mobilecnn-package-tests', `vite-${VITE}`);
 
+let project;
 let dist;
 let browser;
 
@@ -27,7 +29,7 @@ function viteTemplate() {
 
 before(async () => {
   requireModel(`${DEFAULT_MODEL}.tflite`);
-  const project = tempDir('vite');
+  project = tempDir('vite');
   const template = viteTemplate();
   for (const f of ['package.json', 'package-lock.json', 'node_modules']) {
     cpSync(path.join(template, f), path.join(project, f), { recursive: true });
@@ -60,6 +62,53 @@ test('vite build emits both wasm builds and both workers as assets', () => {
 for (const isolated of [true, false]) {
   test(`vite build ${isolated ? 'with' : 'without'} COOP/COEP classifies parrot.jpg as macaw (${isolated ? 'threads' : 'simd'} build)`, async () => {
     const server = await serve(dist, { isolated });
+    try {
+      checkResult(assert, await runPage(browser.context, server.url), { isolated });
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+/** `vite` (the dev server) in `project` on a free port; resolves once it prints its address. */
+async function viteDev() {
+  const child = spawn(process.execPath, [path.join(project, 'node_modules/vite/bin/vite.js'), '--port', '0', '--host', '127.0.0.1'], {
+    cwd: project,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`vite dev did not start:\n${output}`)), 30_000);
+    const onData = (d) => {
+      output += d;
+      // eslint-disable-next-line no-control-regex
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`vite dev exited with ${code}:\n${output}`)));
+  });
+  return { url, close: () => new Promise((resolve) => { child.on('exit', resolve); child.kill(); }) };
+}
+
+for (const isolated of [false, true]) {
+  test(`vite dev ${isolated ? 'with COOP/COEP (server.headers)' : 'without configuration'} classifies parrot.jpg as macaw`, async () => {
+    // Models come from the repo: vite serves public/, so copy the one needed there.
+    const models = path.join(project, 'public/models');
+    mkdirSync(models, { recursive: true });
+    if (!existsSync(path.join(models, `${DEFAULT_MODEL}.tflite`))) cpSync(path.join(ROOT, 'models', `${DEFAULT_MODEL}.tflite`), path.join(models, `${DEFAULT_MODEL}.tflite`));
+    const config = path.join(project, 'vite.config.js');
+    if (isolated) {
+      writeFileSync(config, `export default { server: { headers: {
+  'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } } };\n`);
+    } else {
+      rmSync(config, { force: true });
+    }
+    const server = await viteDev();
     try {
       checkResult(assert, await runPage(browser.context, server.url), { isolated });
     } finally {
