@@ -28,7 +28,7 @@ const state = {
   profileShown: false,
 };
 
-const results = new ResultsView({ list: $('top5'), stageLabel: $('stage-top1'), fps: $('stat-fps'), ms: $('stat-ms') });
+const results = new ResultsView({ list: $('top5'), stageLabel: $('stage-top1'), announce: $('sr-top1'), fps: $('stat-fps'), ms: $('stat-ms') });
 const profileView = new ProfileView({ root: $('profile-body'), button: $('profile-run') });
 const picker = new PickerView({
   dialog: $('picker'), list: $('model-list'), ownFile: $('own-file'), ownFileName: $('own-file-name'),
@@ -286,6 +286,7 @@ async function runProfile() {
 
 function wireControls() {
   $('btn-model').addEventListener('click', () => picker.open());
+  $('btn-photo').addEventListener('click', () => $('photo-input').click());
   $('btn-pause').addEventListener('click', () => setPaused(!state.userPaused));
   $('btn-camera').addEventListener('click', () => (state.camera.running ? stopCamera() : startCamera()));
   $('btn-switch').addEventListener('click', async () => {

@@ -9,8 +9,9 @@ const SMOOTHING = 0.45; // weight of the newest frame
 const FORGET_BELOW = 0.004;
 
 export class ResultsView {
-  constructor({ list, stageLabel, fps, ms }) {
+  constructor({ list, stageLabel, announce, fps, ms }) {
     this.list = list;
+    this.announce = announce; // a polite live region: told only when the top-1 changes, not 30 times a second
     this.stageLabel = stageLabel;
     this.fpsOut = fps;
     this.msOut = ms;
@@ -93,6 +94,7 @@ export class ResultsView {
     });
     const top = predictions[0];
     this.stageLabel.textContent = top ? `${shortLabel(top.label)} · ${formatPercent(top.probability, 0)}` : '';
+    if (top && this.announce && this.announce.textContent !== shortLabel(top.label)) this.announce.textContent = shortLabel(top.label);
   }
 
   #countFrame(timings, continuous) {
