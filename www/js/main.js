@@ -269,7 +269,8 @@ async function runProfile() {
   state.profileShown = true;
   profileView.busy('Measuring every layer of the running model…');
   try {
-    const profile = await clf.profile();
+    const profile = await medianProfile(clf);
+    if (!profile) return;
     if (clf !== state.runner.classifier) return; // switched meanwhile: the new model's profile follows
     profileView.show(profile, state.model?.title ?? 'this model');
     if (state.model?.id && profile?.totals?.macs) {
@@ -280,6 +281,21 @@ async function runProfile() {
     if (error?.code === 'disposed') return;
     profileView.idle(`Profiling failed: ${error?.message ?? error}`);
   }
+}
+
+const PROFILE_RUNS = 5;
+
+/** clf.profile() a few times; each layer's time is its median over the runs (one run is at the mercy of
+ *  whatever else the device does), and the time total is the sum of those medians. */
+async function medianProfile(clf) {
+  const runs = [];
+  for (let i = 0; i < PROFILE_RUNS; i++) {
+    runs.push(await clf.profile());
+    if (clf !== state.runner.classifier) return null;
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const layers = runs[0].layers.map((layer, i) => ({ ...layer, ms: median(runs.map((r) => r.layers[i].ms)) }));
+  return { layers, totals: { ...runs[0].totals, ms: layers.reduce((sum, l) => sum + l.ms, 0) }, runs: PROFILE_RUNS };
 }
 
 // ---------- start-up ----------

@@ -44,7 +44,8 @@ export class ProfileView {
     this.root.replaceChildren(
       el('p', { class: 'profile-status' },
         `${modelTitle}: ${layers.length} layers, ${formatCount(totals.macs)} MACs, `
-        + `${formatCount(totals.params)} params, ${totals.ms.toFixed(2)} ms per image (sum over layers).`),
+        + `${formatCount(totals.params)} params, ${totals.ms.toFixed(2)} ms per image `
+        + `(sum over layers${profile.runs > 1 ? `, each the median of ${profile.runs} runs` : ''}).`),
       this.#opSummary(layers, totals),
       this.#chart(layers, totals),
       this.#table(layers, totals),
@@ -72,7 +73,9 @@ export class ProfileView {
 
   #chart(layers, totals) {
     const n = layers.length;
-    const width = 360, half = 70, gap = 14, label = 14, height = half * 2 + gap + 2 * label;
+    // Drawn at the container's own width, so text and bars keep their size from phone to desktop.
+    const width = Math.max(280, Math.round(this.root.clientWidth || 360));
+    const half = 70, gap = 14, label = 14, height = half * 2 + gap + 2 * label;
     const colW = width / Math.max(n, 1);
     const maxShare = Math.max(...layers.map((l) => Math.max(l.macs / totals.macs, l.ms / totals.ms)), 1e-9);
     const caption = el('p', { class: 'chart-caption' }, 'Tap a column for its layer.');
@@ -144,7 +147,8 @@ function verdict(rows, totals) {
   }
   const perAccess = slow.macs / Math.max(slow.mac, 1);
   const why = perAccess < 1
-    ? 'It does almost no arithmetic: its time is spent moving data (memory access cost, ShuffleNet V2\'s MAC).'
+    ? `It does ${perAccess < 0.05 ? 'almost no arithmetic' : `${perAccess.toFixed(2)} multiply-adds per memory access`}: `
+      + 'its time goes to moving data (memory access cost, ShuffleNet V2\'s MAC).'
     : `Each memory access feeds only ${perAccess.toFixed(1)} multiply-adds, so it waits on memory more than on arithmetic `
       + '(memory access cost, ShuffleNet V2\'s MAC).';
   return el('p', { class: 'op-verdict' },
