@@ -153,6 +153,8 @@ function modelReady(clf, model) {
   else results.clear('Start the camera or choose a photo.');
   $('btn-pause').disabled = !state.camera.running;
   if (state.still && !state.camera.running) classifyStill();
+  // Paused camera: the new model still gets to say what it sees in the frame on screen.
+  if (state.camera.running && state.userPaused) state.runner.classifyStill($('video'));
   if (state.profileShown) runProfile();
   else profileView.idle();
 }
