@@ -40,6 +40,7 @@ async function fourArchitectures(page, build) {
     await pickModel(page, id);
     const shown = await waitForTop1(page, expected[id]);
     assert.equal(shown, expected[id], `${id} (${build})`);
+    await page.waitForTimeout(1500); // steady numbers for the log: fps over the last 2 s, median ms of 15 frames
     const fps = Number(await page.textContent('#stat-fps'));
     assert.ok(await page.evaluate(() => document.documentElement.dataset.build) === build, `build is ${build}`);
     console.log(`# ${build}: ${id} → ${shown}; ${fps || '–'} fps, ${await page.textContent('#stat-ms')} ms/inference`);
