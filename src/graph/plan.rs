@@ -95,12 +95,24 @@ impl Plan {
     }
 
     /// Runs the network on `input` (NHWC, [`Plan::input_shape`]) and returns the output values.
+    /// With the `threads` feature, each large step is split across the current rayon pool.
     pub fn run(&mut self, input: &[f32]) -> Result<&[f32]> {
         self.load(input)?;
-        for step in &self.steps {
-            step.run(&mut self.arena, &self.bases);
+        let arena = Arena::new(&mut self.arena);
+        let (steps, bases) = (&self.steps, &self.bases[..]);
+        #[cfg(feature = "threads")]
+        if rayon::current_num_threads() > 1 {
+            // The loop itself runs on a pool thread, so splitting a step is a local fork the
+            // other (still spinning) threads steal, not an injection from outside the pool.
+            // SAFETY: `arena` borrows `self.arena` mutably for the whole scope.
+            rayon::scope(|_| steps.iter().for_each(|step| unsafe { threads::run(step, arena, bases) }));
+            return Ok(self.output());
         }
-        Ok(&self.arena[self.output.range(&self.bases)])
+        for step in steps {
+            // SAFETY: one part covering every unit, on this thread only.
+            unsafe { step.run_units(arena, bases, 0..step.units()) }
+        }
+        Ok(self.output())
     }
 
     /// Like [`Plan::run`], timing every graph node with `clock` (milliseconds); views take ~0 ms.
@@ -109,9 +121,18 @@ impl Plan {
         self.load(input)?;
         let mut times: Vec<StepTime> =
             self.nodes.iter().map(|(node, kind)| StepTime { node: node.clone(), kind, ms: 0.0 }).collect();
+        let arena = Arena::new(&mut self.arena);
         for step in &self.steps {
             let start = clock();
-            step.run(&mut self.arena, &self.bases);
+            // SAFETY: `arena` borrows `self.arena` mutably; one step at a time.
+            #[cfg(feature = "threads")]
+            unsafe {
+                threads::run(step, arena, &self.bases)
+            }
+            #[cfg(not(feature = "threads"))]
+            unsafe {
+                step.run_units(arena, &self.bases, 0..step.units())
+            }
             times[step.node].ms += clock() - start;
         }
         Ok(times)
@@ -218,40 +239,145 @@ impl Step {
         }
     }
 
-    fn run(&self, arena: &mut [f32], bases: &[usize]) {
-        let out_range = self.out.range(bases);
-        let (before, rest) = arena.split_at_mut(out_range.start);
-        let (out, after) = rest.split_at_mut(out_range.len());
-        // The plan guarantees inputs never overlap the output, so each lies wholly on one side.
-        let read = |loc: &Loc| -> &[f32] {
-            let r = loc.range(bases);
-            if r.end <= out_range.start { &before[r] } else { &after[r.start - out_range.end..r.end - out_range.end] }
-        };
-        let view = |loc: &Loc| ChannelView { offset: 0, pixel_stride: loc.stride };
-        let (os, pixels, c) = (self.out.stride, self.out.pixels, self.out.c);
+    /// Independent units the step's output splits into: image rows for the sliding-window
+    /// kernels, GEMM rows (pixels) for 1×1 convs, pixels for the element-wise ones. Threads take
+    /// disjoint unit ranges; a step whose output cannot be split has one unit.
+    fn units(&self) -> usize {
         match &self.kernel {
-            Kernel::Gemm { rows, input, k_stride, w, act } => {
-                let a = GemmInput { a: read(input), row_stride: input.stride, k_stride: *k_stride };
-                gemm(*rows, a, w, out, os, *act)
+            Kernel::Gemm { rows, .. }
+            | Kernel::Depthwise { rows, .. }
+            | Kernel::Conv { rows, .. }
+            | Kernel::MaxPool { rows, .. }
+            | Kernel::AvgPool { rows, .. } => *rows,
+            Kernel::Add { .. } | Kernel::Affine { .. } | Kernel::Activation { .. } | Kernel::Copy { .. } | Kernel::Gather { .. } => {
+                self.out.pixels
             }
-            Kernel::Depthwise { in_shape, input, win, rows, w, act } => {
-                dwconv(read(input), *in_shape, view(input), win, w, out, os, 0..*rows, *act)
+            Kernel::GlobalAvgPool { .. } | Kernel::Softmax => 1,
+        }
+    }
+
+    /// Rough work of the whole step in multiply-adds (or element visits): below a threshold a
+    /// step is not worth waking another thread for.
+    #[cfg_attr(not(feature = "threads"), allow(dead_code))]
+    fn work(&self) -> usize {
+        let out = self.out.pixels * self.out.c;
+        match &self.kernel {
+            Kernel::Gemm { w, .. } => out * w.k,
+            Kernel::Depthwise { win, .. } | Kernel::MaxPool { win, .. } | Kernel::AvgPool { win, .. } => out * win.kh * win.kw,
+            Kernel::Conv { win, in_shape, .. } => out * win.kh * win.kw * in_shape.c,
+            _ => out,
+        }
+    }
+
+    /// Computes output units `units` (see [`Step::units`]).
+    ///
+    /// # Safety
+    /// `arena` must point at the plan's arena, which nothing else accesses during the call except
+    /// other `run_units` of this step on disjoint unit ranges: those write disjoint parts of the
+    /// output, and the plan guarantees no input overlaps the output.
+    unsafe fn run_units(&self, arena: Arena, bases: &[usize], units: Range<usize>) {
+        if units.is_empty() {
+            return;
+        }
+        let read = |loc: &Loc| -> &[f32] { arena.slice(loc.range(bases)) };
+        let view = |loc: &Loc| ChannelView { offset: 0, pixel_stride: loc.stride };
+        let (os, c) = (self.out.stride, self.out.c);
+        let (first, count) = (units.start, units.len());
+        // Output pixels per unit, and this part's output from its first pixel to its last channel.
+        let unit_pixels = self.out.pixels / self.units();
+        let out_start = self.out.range(bases).start + first * unit_pixels * os;
+        let out = arena.slice_mut(out_start..out_start + (count * unit_pixels - 1) * os + c);
+        let pixels = count * unit_pixels;
+        // Inputs of the per-pixel kernels, from this part's first pixel.
+        let from = |loc: &Loc| &read(loc)[first * loc.stride..];
+        match &self.kernel {
+            Kernel::Gemm { input, k_stride, w, act, .. } => {
+                let a = GemmInput { a: from(input), row_stride: input.stride, k_stride: *k_stride };
+                gemm(count, a, w, out, os, *act)
             }
-            Kernel::Conv { in_shape, input, win, rows, w, act } => {
-                conv(read(input), *in_shape, view(input), win, w, out, os, 0..*rows, *act)
+            Kernel::Depthwise { in_shape, input, win, w, act, .. } => {
+                dwconv(read(input), *in_shape, view(input), win, w, out, os, units, *act)
             }
-            Kernel::MaxPool { in_shape, input, win, rows } => max_pool(read(input), *in_shape, view(input), win, out, os, 0..*rows),
-            Kernel::AvgPool { in_shape, input, win, rows, count_include_pad } => {
-                avg_pool(read(input), *in_shape, view(input), win, *count_include_pad, out, os, 0..*rows)
+            Kernel::Conv { in_shape, input, win, w, act, .. } => {
+                conv(read(input), *in_shape, view(input), win, w, out, os, units, *act)
+            }
+            Kernel::MaxPool { in_shape, input, win, .. } => max_pool(read(input), *in_shape, view(input), win, out, os, units),
+            Kernel::AvgPool { in_shape, input, win, count_include_pad, .. } => {
+                avg_pool(read(input), *in_shape, view(input), win, *count_include_pad, out, os, units)
             }
             Kernel::GlobalAvgPool { in_shape, input } => global_avg_pool(read(input), *in_shape, view(input), out),
-            Kernel::Add { a, b, act } => add(pixels, c, read(a), a.stride, read(b), b.stride, out, os, *act),
-            Kernel::Affine { input, scale, shift, act } => affine(pixels, c, read(input), input.stride, scale, shift, out, os, *act),
-            Kernel::Activation { input, act } => activation(pixels, c, read(input), input.stride, out, os, *act),
-            Kernel::Copy { input } => copy_channels(pixels, c, read(input), input.stride, out, os),
-            Kernel::Gather { input, idx } => gather_channels(pixels, read(input), input.stride, idx, out, os),
+            Kernel::Add { a, b, act } => add(pixels, c, from(a), a.stride, from(b), b.stride, out, os, *act),
+            Kernel::Affine { input, scale, shift, act } => affine(pixels, c, from(input), input.stride, scale, shift, out, os, *act),
+            Kernel::Activation { input, act } => activation(pixels, c, from(input), input.stride, out, os, *act),
+            Kernel::Copy { input } => copy_channels(pixels, c, from(input), input.stride, out, os),
+            Kernel::Gather { input, idx } => gather_channels(pixels, from(input), input.stride, idx, out, os),
             Kernel::Softmax => softmax(out),
         }
+    }
+}
+
+/// The arena as a raw pointer that threads share; each builds the disjoint slices it may touch.
+#[derive(Clone, Copy)]
+struct Arena {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: an `Arena` is only dereferenced through `Step::run_units`, whose contract makes the
+// slices that different threads build disjoint wherever one of them writes.
+unsafe impl Send for Arena {}
+unsafe impl Sync for Arena {}
+
+impl Arena {
+    fn new(arena: &mut [f32]) -> Arena {
+        Arena { ptr: arena.as_mut_ptr(), len: arena.len() }
+    }
+
+    /// # Safety
+    /// Nothing may write `r` while the slice lives.
+    unsafe fn slice<'a>(self, r: Range<usize>) -> &'a [f32] {
+        assert!(r.start <= r.end && r.end <= self.len, "arena range out of bounds");
+        std::slice::from_raw_parts(self.ptr.add(r.start), r.len())
+    }
+
+    /// # Safety
+    /// Nothing else may access `r` while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice_mut<'a>(self, r: Range<usize>) -> &'a mut [f32] {
+        assert!(r.start <= r.end && r.end <= self.len, "arena range out of bounds");
+        std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len())
+    }
+}
+
+/// Splitting a step across the rayon pool: one parallel region per step over large unit ranges.
+#[cfg(feature = "threads")]
+mod threads {
+    use rayon::prelude::*;
+
+    use super::{Arena, Kernel, Step};
+
+    /// Work (multiply-adds) below which a part is not worth handing to another thread.
+    const MIN_PART_WORK: usize = 16 * 1024;
+    /// Parts per thread: a little slack so a thread that starts late does not stall the layer.
+    const PARTS_PER_THREAD: usize = 2;
+
+    /// Runs `step`, split into disjoint unit ranges across the current pool when large enough.
+    ///
+    /// # Safety
+    /// As [`Step::run_units`]: `arena` is the plan's arena, not otherwise accessed meanwhile.
+    pub(super) unsafe fn run(step: &Step, arena: Arena, bases: &[usize]) {
+        let units = step.units();
+        let parts = (step.work() / MIN_PART_WORK).min(rayon::current_num_threads() * PARTS_PER_THREAD).min(units);
+        if parts <= 1 {
+            return step.run_units(arena, bases, 0..units);
+        }
+        // GEMM parts are whole 4-row micro-tiles.
+        let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
+        let per = units.div_ceil(parts).next_multiple_of(align);
+        // SAFETY: the parts are disjoint unit ranges of one step.
+        (0..units.div_ceil(per))
+            .into_par_iter()
+            .for_each(|p| unsafe { step.run_units(arena, bases, p * per..((p + 1) * per).min(units)) });
     }
 }
 

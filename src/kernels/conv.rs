@@ -207,7 +207,7 @@ mod simd {
     use super::{
         check, input_coord, tap_range, Activation, ChannelView, PackedConv, Shape, Window, CO,
     };
-    use crate::kernels::simd::{bounds, clamp, ld, splat, st8};
+    use crate::kernels::simd::{bounds, clamp, ld, madd, splat, st8};
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn conv(
@@ -245,8 +245,8 @@ mod simd {
                                 let mut wk = wt.add((1 + (ky * w.kw + kx) * w.cin) * CO);
                                 for ci in 0..w.cin {
                                     let x = splat(src.add(ci));
-                                    a0 = f32x4_add(a0, f32x4_mul(x, ld(wk)));
-                                    a1 = f32x4_add(a1, f32x4_mul(x, ld(wk.add(4))));
+                                    a0 = madd(a0, x, ld(wk));
+                                    a1 = madd(a1, x, ld(wk.add(4)));
                                     wk = wk.add(CO);
                                 }
                             }

@@ -249,7 +249,7 @@ mod simd {
         check, pixel_scalar, Activation, ChannelView, PackedDepthwise, Pixel, Shape, Window, CT,
     };
     use crate::kernels::geom::interior;
-    use crate::kernels::simd::{bounds, clamp, ld, st, st_partial};
+    use crate::kernels::simd::{bounds, clamp, ld, madd, st, st_partial};
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn dwconv(
@@ -305,8 +305,25 @@ mod simd {
                     k.rect(ip, &px, px.taps_y(), px.taps_x(), o(ox));
                 }
                 if w.kh == 3 && w.kw == 3 {
-                    // Pairs of neighbours share each weight load (loads bound this loop).
+                    // Runs of four neighbours share input and weight loads (loads bound this
+                    // loop), then pairs share weight loads.
                     let mut ox = inner.start;
+                    let at = |ox| ip.add(px(ox).at(0, 0));
+                    match win.stride_w {
+                        1 => {
+                            while ox + 4 <= inner.end {
+                                k.full3x3_row::<4, 1, 6>(at(ox), dx, dy, [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)]);
+                                ox += 4;
+                            }
+                        }
+                        2 => {
+                            while ox + 4 <= inner.end {
+                                k.full3x3_row::<4, 2, 9>(at(ox), dx, dy, [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)]);
+                                ox += 4;
+                            }
+                        }
+                        _ => {}
+                    }
                     while ox + 2 <= inner.end {
                         k.full3x3_x2(ip.add(px(ox).at(0, 0)), step, [o(ox), o(ox + 1)], &offs);
                         ox += 2;
@@ -389,8 +406,7 @@ mod simd {
                 for ky in ty.clone() {
                     for kx in tx.clone() {
                         let x = ld(input.add(px.at(ky, kx) + ch));
-                        acc =
-                            f32x4_add(acc, f32x4_mul(x, ld(wt.add((1 + ky * self.kw + kx) * CT))));
+                        acc = madd(acc, x, ld(wt.add((1 + ky * self.kw + kx) * CT)));
                     }
                 }
                 [acc]
@@ -405,10 +421,39 @@ mod simd {
                 let mut acc = [ld(wt), f32x4_splat(0.0)];
                 for (tap, &off) in offs.iter().enumerate() {
                     let x = ld(p.add(off + ch));
-                    acc[tap % 2] =
-                        f32x4_add(acc[tap % 2], f32x4_mul(x, ld(wt.add((1 + tap) * CT))));
+                    acc[tap % 2] = madd(acc[tap % 2], x, ld(wt.add((1 + tap) * CT)));
                 }
                 [f32x4_add(acc[0], acc[1])]
+            });
+        }
+
+        /// `P` horizontally neighbouring interior pixels `S` input pixels apart (`p` is the first
+        /// one's top-left tap, `dx`/`dy` the pixel and row strides in floats). Their windows
+        /// overlap, so each of the `COLS = (P - 1) · S + 3` input vectors of a window row is
+        /// loaded once for every output it feeds: about half the loads of pixel pairs, which
+        /// is what bounds this loop.
+        #[inline(always)]
+        unsafe fn full3x3_row<const P: usize, const S: usize, const COLS: usize>(
+            &self,
+            p: *const f32,
+            dx: usize,
+            dy: usize,
+            out: [*mut f32; P],
+        ) {
+            debug_assert_eq!(COLS, (P - 1) * S + 3);
+            self.each_tile(out, |wt, ch| {
+                let mut acc = [ld(wt); P];
+                for ky in 0..3 {
+                    let row = p.add(ky * dy + ch);
+                    let x: [v128; COLS] = core::array::from_fn(|c| ld(row.add(c * dx)));
+                    for kx in 0..3 {
+                        let k = ld(wt.add((1 + ky * 3 + kx) * CT));
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            *a = madd(*a, x[j * S + kx], k);
+                        }
+                    }
+                }
+                acc
             });
         }
 
@@ -427,8 +472,8 @@ mod simd {
                 let (mut a, mut b) = (ld(wt), ld(wt));
                 for (tap, &off) in offs.iter().enumerate() {
                     let k = ld(wt.add((1 + tap) * CT));
-                    a = f32x4_add(a, f32x4_mul(ld(p.add(off + ch)), k));
-                    b = f32x4_add(b, f32x4_mul(ld(q.add(off + ch)), k));
+                    a = madd(a, ld(p.add(off + ch)), k);
+                    b = madd(b, ld(q.add(off + ch)), k);
                 }
                 [a, b]
             });

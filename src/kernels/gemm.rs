@@ -139,7 +139,7 @@ mod simd {
     use std::ops::Range;
 
     use super::{check, Activation, GemmInput, PackedGemm, NR};
-    use crate::kernels::simd::{bounds, clamp, ld, splat, st8};
+    use crate::kernels::simd::{bounds, clamp, ld, madd, splat, st8};
 
     /// Rows per micro-kernel call: 4 rows × 2 vectors = 8 accumulators, which with the two weight
     /// vectors and the splatted A value fits the 16 vector registers of x86-64 (V8's target).
@@ -237,8 +237,8 @@ mod simd {
                 let (w0, w1) = (ld(wk), ld(wk.add(4)));
                 for r in 0..R {
                     let av = splat(ar[r]);
-                    acc[r][0] = f32x4_add(acc[r][0], f32x4_mul(av, w0));
-                    acc[r][1] = f32x4_add(acc[r][1], f32x4_mul(av, w1));
+                    acc[r][0] = madd(acc[r][0], av, w0);
+                    acc[r][1] = madd(acc[r][1], av, w1);
                     ar[r] = ar[r].wrapping_add(g.k_stride);
                 }
                 wk = wk.add(NR);
@@ -273,8 +273,8 @@ mod simd {
             for _ in 0..g.k {
                 let av = splat(ak);
                 for q in 0..DENSE_PANELS {
-                    acc[q][0] = f32x4_add(acc[q][0], f32x4_mul(av, ld(wq[q])));
-                    acc[q][1] = f32x4_add(acc[q][1], f32x4_mul(av, ld(wq[q].add(4))));
+                    acc[q][0] = madd(acc[q][0], av, ld(wq[q]));
+                    acc[q][1] = madd(acc[q][1], av, ld(wq[q].add(4)));
                     wq[q] = wq[q].add(NR);
                 }
                 ak = ak.wrapping_add(g.k_stride);

@@ -55,3 +55,14 @@ pub(crate) fn bounds(act: super::Activation) -> (v128, v128) {
     let (lo, hi) = act.bounds();
     (f32x4_splat(lo), f32x4_splat(hi))
 }
+
+/// `acc + a · b`. With the `relaxed-simd` target feature (the optional relaxed build) one fused
+/// multiply-add, whose single rounding may differ from the separate multiply and add in the last
+/// bit — which relaxed SIMD allows; otherwise a multiply then an add.
+#[inline(always)]
+pub(crate) fn madd(acc: v128, a: v128, b: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    return f32x4_relaxed_madd(a, b, acc);
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    f32x4_add(acc, f32x4_mul(a, b))
+}

@@ -1,0 +1,140 @@
+// Times one runtime on the networks the page sends: warm-up, then `runs` timed inferences each
+// (input in → output out, as an application calls it), and checks the output against ours.
+import { buildTfModel } from './tfjs_graph.js';
+
+const NM = '../node_modules';
+const log = (s) => postMessage({ log: s });
+
+/** Each runtime: `setup(cfg)` → { threads, prepare(net) → { infer() → output, dispose() } }. */
+const RUNTIMES = {
+  ours: (cfg) => ours('simd', cfg),
+  'ours-threads': (cfg) => ours('threads', cfg),
+  tfjs,
+  ort,
+};
+
+async function ours(variant, cfg) {
+  const m = await import(`../out/wasm/${variant}/mobilecnn_bench.js`);
+  await m.default();
+  if (variant === 'threads') await m.initThreadPool(cfg.threads);
+  return {
+    threads: m.threads(),
+    // Several calls: the first ones may run in V8's baseline tier (a call never tiers up midway).
+    peak: cfg.profile ? Math.max(...Array.from({ length: 6 }, () => m.peak_gflops(200_000))) : undefined,
+    prepare(net) {
+      const n = new m.Net(net.id);
+      return {
+        infer: () => n.run(net.input),
+        profile: cfg.profile ? () => JSON.parse(n.profile(net.input, 10)) : undefined,
+        dispose: () => n.free(),
+      };
+    },
+  };
+}
+
+/** Loads a UMD bundle into the worker's global scope (module workers have no importScripts). */
+async function loadUmd(url) {
+  const text = await (await fetch(url)).text();
+  (0, eval)(text);
+}
+
+async function tfjs(cfg) {
+  // TF.js caps XNNPACK's pool at hardwareConcurrency / 2 (1 on a 2-core machine), whatever
+  // setThreadsCount asks; report enough cores that the requested count takes effect.
+  const cores = navigator.hardwareConcurrency;
+  if (cfg.threads * 2 > cores) {
+    Object.defineProperty(Object.getPrototypeOf(navigator), 'hardwareConcurrency', { get: () => cfg.threads * 2, configurable: true });
+  }
+  await loadUmd(`${NM}/@tensorflow/tfjs-core/dist/tf-core.min.js`);
+  await loadUmd(`${NM}/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js`);
+  const tf = self.tf;
+  tf.wasm.setWasmPaths(new URL(`${NM}/@tensorflow/tfjs-backend-wasm/dist/`, import.meta.url).href);
+  tf.wasm.setThreadsCount(cfg.threads);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: wasm backend failed');
+  await tf.ready();
+  return {
+    threads: tf.wasm.getThreadsCount(),
+    version: tf.version_core,
+    prepare(net) {
+      const model = buildTfModel(tf, JSON.parse(net.graph), net.weights);
+      const [h, w, c] = net.shape;
+      const x = tf.tensor4d(net.input, [1, h, w, c]);
+      return {
+        infer() {
+          const y = tf.tidy(() => model.forward(x));
+          const out = y.dataSync();
+          y.dispose();
+          return out;
+        },
+        dispose() { x.dispose(); model.dispose(); },
+      };
+    },
+  };
+}
+
+async function ort(cfg) {
+  const ort = await import(`${NM}/onnxruntime-web/dist/ort.wasm.min.mjs`);
+  ort.env.wasm.numThreads = cfg.threads;
+  ort.env.wasm.simd = true;
+  ort.env.wasm.wasmPaths = new URL(`${NM}/onnxruntime-web/dist/`, import.meta.url).href;
+  return {
+    threads: cfg.threads,
+    version: ort.env.versions?.web,
+    async prepare(net) {
+      const bytes = await (await fetch(`../out/nets/${net.id}.onnx`)).arrayBuffer();
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: cfg.ortopt ?? 'all' });
+      const [h, w, c] = net.shape;
+      // NHWC → NCHW once, outside the timing (the layout is the model's input contract).
+      const nchw = new Float32Array(h * w * c);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) nchw[(k * h + y) * w + x] = net.input[(y * w + x) * c + k];
+      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', nchw, [1, c, h, w]) };
+      const outName = session.outputNames[0];
+      return {
+        infer: async () => (await session.run(feeds))[outName].data,
+        dispose: () => session.release(),
+      };
+    },
+  };
+}
+
+function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+async function run(cfg) {
+  const rt = await RUNTIMES[cfg.runtime](cfg);
+  const results = [];
+  for (const net of cfg.nets) {
+    const p = await rt.prepare(net);
+    const first = await p.infer();
+    const maxdiff = maxAbsDiff(first, net.expected);
+    for (let i = 0; i < cfg.warmup; i++) await p.infer();
+    const times = [];
+    for (let i = 0; i < cfg.runs; i++) {
+      const t = performance.now();
+      await p.infer();
+      times.push(performance.now() - t);
+    }
+    const profile = p.profile ? p.profile() : undefined;
+    p.dispose();
+    log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}`);
+    results.push({ id: net.id, macs: net.macs, times, maxdiff, profile });
+  }
+  return { runtime: cfg.runtime, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    postMessage({ ok: true, ...(await run(data)) });
+  } catch (e) {
+    postMessage({ ok: false, error: String(e && e.stack || e) });
+  }
+};

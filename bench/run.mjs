@@ -1,0 +1,184 @@
+// npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK) and ONNX
+// Runtime Web (wasm EP) in headless Chromium, one browser session per configuration, served
+// cross-origin isolated. Prints the tables and writes bench/out/results.json.
+// Options (env): NETS=a,b  RUNS=30  WARMUP=15  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PORT  JSFLAGS
+// (default V8 flags: --no-wasm-dynamic-tiering leaves ORT's module in the baseline tier, 10x slower;
+// the warm-up lets every runtime's hot functions tier up instead).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveBench } from './serve.mjs';
+
+const bench = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(bench);
+const NETS = (process.env.NETS ?? 'mobilenet_v1_1.0_224,mobilenet_v2_1.0_224,shufflenet_v1_g3_1.0,shufflenet_v2_1.0').split(',');
+const RUNS = Number(process.env.RUNS ?? 30);
+const WARMUP = Number(process.env.WARMUP ?? 15);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,ours-threads:2,tfjs:2,ort:2').split(',').map((s) => {
+  const [runtime, threads] = s.split(':');
+  return { runtime, threads: Number(threads) };
+});
+const ANCHORS = ['tfjs', 'ort'];
+
+function ensureBuilt() {
+  const need = [];
+  if (!existsSync(`${bench}/out/wasm/simd/mobilecnn_bench_bg.wasm`)) need.push('simd');
+  if (CONFIGS.some((c) => c.runtime === 'ours-threads') && !existsSync(`${bench}/out/wasm/threads/mobilecnn_bench_bg.wasm`)) need.push('threads');
+  if (NETS.some((id) => !existsSync(`${bench}/out/nets/${id}.onnx`))) need.push('nets');
+  if (need.length) execFileSync('bash', [`${bench}/build.sh`, ...need], { stdio: 'inherit' });
+}
+
+async function runConfig(url, cfg, profile) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', ...(process.env.JSFLAGS ? [`--js-flags=${process.env.JSFLAGS}`] : [])],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => m.type() === 'error' && console.error(`  [page] ${m.text()}`));
+    const q = new URLSearchParams({ runtime: cfg.runtime, threads: cfg.threads, nets: NETS.join(','), runs: RUNS, warmup: WARMUP, profile: profile ? 1 : 0 });
+    await page.goto(`${url}/page/index.html?${q}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 500 });
+    const r = await page.evaluate(() => window.benchResult);
+    if (!r.ok) throw new Error(`${cfg.runtime} ${cfg.threads}T: ${r.error}`);
+    return r;
+  } finally {
+    await browser.close();
+  }
+}
+
+const quantile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+const key = (c) => `${c.runtime}:${c.threads}`;
+const fmt = (x, d = 1) => (x == null || !isFinite(x) ? '–' : x.toFixed(d));
+
+function sizes() {
+  const out = {};
+  for (const [name, file] of [
+    ['product simd', 'build/wasm/simd/mobilecnn_bg.wasm'], ['product threads', 'build/wasm/threads/mobilecnn_bg.wasm'],
+    ['bench simd', 'bench/out/wasm/simd/mobilecnn_bench_bg.wasm'], ['bench threads', 'bench/out/wasm/threads/mobilecnn_bench_bg.wasm'],
+  ]) {
+    const p = path.join(root, file);
+    if (!existsSync(p)) continue;
+    const b = readFileSync(p);
+    out[name] = { file, raw: b.length, gzip: gzipSync(b, { level: 9 }).length };
+  }
+  return out;
+}
+
+async function main() {
+  ensureBuilt();
+  const server = await serveBench(bench, Number(process.env.PORT ?? 0));
+  const raw = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const cfg of CONFIGS) {
+        const profile = round === 0 && cfg.runtime === 'ours';
+        process.stdout.write(`round ${round + 1}/${ROUNDS} ${cfg.runtime} ${cfg.threads}T … `);
+        const r = await runConfig(server.url, cfg, profile);
+        console.log(`threads in effect: ${r.threads}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', '));
+        raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  report(raw);
+}
+
+function report(raw) {
+  const summary = {};
+  for (const id of NETS) {
+    summary[id] = {};
+    for (const cfg of CONFIGS) {
+      const runs = raw.filter((r) => key(r) === key(cfg));
+      const per = runs.map((r) => r.results.find((x) => x.id === id));
+      const medians = per.map((x) => quantile(x.times, 0.5));
+      const all = per.flatMap((x) => x.times);
+      const macs = per[0].macs;
+      summary[id][key(cfg)] = {
+        median_ms: quantile(medians, 0.5), p90_ms: quantile(all, 0.9), round_medians: medians,
+        gmacs: macs / quantile(medians, 0.5) / 1e6, max_abs_diff: Math.max(...per.map((x) => x.maxdiff)),
+        threads_in_effect: runs[0].threadsInEffect, macs,
+      };
+    }
+    const s = summary[id];
+    for (const t of [1, 2]) {
+      const ours = s[`ours:${t}`] ?? s[`ours-threads:${t}`];
+      if (!ours) continue;
+      for (const a of ANCHORS) if (s[`${a}:${t}`]) ours[`ratio_vs_${a}`] = ours.median_ms / s[`${a}:${t}`].median_ms;
+      const best = Math.min(...ANCHORS.map((a) => s[`${a}:${t}`]?.median_ms ?? Infinity));
+      ours.ratio_vs_best = ours.median_ms / best;
+    }
+    if (s['ours:1'] && s['ours-threads:2']) s['ours-threads:2'].speedup_vs_1t = s['ours:1'].median_ms / s['ours-threads:2'].median_ms;
+  }
+
+  console.log(`\nLatency, ms: median of ${ROUNDS} round medians (p90 of all runs) — ${RUNS} runs after ${WARMUP} warm-up per round`);
+  const cols = CONFIGS.map(key);
+  console.log(['network', ...cols, 'ours/best 1T', 'ours/best 2T', '2T/1T speed-up'].join(' | '));
+  for (const id of NETS) {
+    const s = summary[id];
+    const cell = (k) => (s[k] ? `${fmt(s[k].median_ms, 2)} (${fmt(s[k].p90_ms, 2)})` : '–');
+    const ours1 = s['ours:1'];
+    const ours2 = s['ours-threads:2'];
+    console.log([id, ...cols.map(cell), fmt(ours1?.ratio_vs_best, 2), fmt(ours2?.ratio_vs_best, 2), fmt(ours2?.speedup_vs_1t, 2)].join(' | '));
+  }
+  console.log('\nGMAC/s (median)');
+  for (const id of NETS) console.log([id, ...cols.map((k) => fmt(summary[id][k]?.gmacs, 2))].join(' | '));
+  console.log('\nOutput check, max |ours − theirs| (must be ≤ 1e-3)');
+  let bad = 0;
+  for (const id of NETS) {
+    console.log([id, ...cols.map((k) => summary[id][k]?.max_abs_diff.toExponential(1))].join(' | '));
+    bad += cols.filter((k) => !(summary[id][k]?.max_abs_diff <= 1e-3)).length;
+  }
+
+  const profiled = raw.find((r) => r.runtime === 'ours' && r.peak);
+  const kernels = {};
+  if (profiled) {
+    console.log(`\nKernel table (ours, 1 thread): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
+    for (const x of profiled.results) {
+      const layers = x.profile.filter((l) => l.macs > 0).map((l) => ({ ...l, gflops: (2 * l.macs) / l.ms / 1e6 }));
+      const by = (kind) => layers.filter((l) => l.kind === kind || (kind === 'conv1x1' && l.kind === 'conv1x1_grouped') || (kind === 'dense' && l.kind === 'dense'));
+      const total = x.profile.reduce((a, l) => a + l.ms, 0);
+      const summaryRow = {};
+      for (const kind of ['conv1x1', 'depthwise', 'conv', 'dense']) {
+        const ls = by(kind);
+        if (!ls.length) continue;
+        const ms = ls.reduce((a, l) => a + l.ms, 0);
+        const macs = ls.reduce((a, l) => a + l.macs, 0);
+        summaryRow[kind] = { ms, share: ms / total, gflops: (2 * macs) / ms / 1e6, of_peak: (2 * macs) / ms / 1e6 / profiled.peak };
+      }
+      const other = total - Object.values(summaryRow).reduce((a, r) => a + r.ms, 0);
+      kernels[x.id] = { peak_gflops: profiled.peak, total_ms: total, other_ms: other, by_kind: summaryRow, layers };
+      console.log(`${x.id} (profiled total ${fmt(total, 2)} ms; non-MAC ops ${fmt(other, 2)} ms):`);
+      for (const [kind, r] of Object.entries(summaryRow)) {
+        console.log(`  ${kind.padEnd(10)} ${fmt(r.ms, 2).padStart(7)} ms (${fmt(100 * r.share, 0)}%)  ${fmt(r.gflops)} GFLOP/s = ${fmt(100 * r.of_peak, 0)}% of peak`);
+      }
+      const big = layers.filter((l) => l.kind.startsWith('conv1x1') || l.kind === 'depthwise').sort((a, b) => b.ms - a.ms).slice(0, 6);
+      for (const l of big) console.log(`    ${l.name.padEnd(22)} ${l.kind.padEnd(15)} out ${l.out.join('x').padEnd(12)} ${fmt(l.ms, 3)} ms ${fmt(l.gflops)} GFLOP/s (${fmt(100 * l.gflops / profiled.peak, 0)}%)`);
+    }
+  }
+  const wasm = sizes();
+  console.log('\nwasm sizes (bytes raw / gzip -9)');
+  for (const [k, v] of Object.entries(wasm)) console.log(`  ${k.padEnd(16)} ${v.raw} / ${v.gzip}  ${v.file}`);
+  mkdirSync(`${bench}/out`, { recursive: true });
+  const versions = Object.fromEntries(raw.filter((r) => r.version).map((r) => [r.runtime, r.version]));
+  writeFileSync(`${bench}/out/results.json`, JSON.stringify({
+    date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, rounds: ROUNDS, configs: cols, versions,
+    summary, kernels, wasm_sizes: wasm, raw: raw.map(({ results, ...r }) => ({ ...r, results: results.map(({ profile, ...x }) => x) })),
+  }, null, 1));
+  console.log(`\nwrote ${path.relative(process.cwd(), `${bench}/out/results.json`)}`);
+  if (bad) {
+    console.error(`${bad} configuration(s) did not match our output within 1e-3`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
