@@ -1,5 +1,5 @@
 // The classifier's worker. scripts/build-package.mjs appends this file to a wasm-bindgen glue module
-// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, initThreadPool } between
+// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, threadCount, initThreadPool } between
 // them, giving the self-contained worker-simd.js and worker-threads.js. Self-contained matters: bundlers
 // copy the worker as one file, and wasm-bindgen-rayon's helper threads import this same file again
 // (they ignore our messages, as we ignore theirs).
@@ -18,13 +18,12 @@ const handlers = {
     const module = await WebAssembly.compile(wasm);
     await mobilecnnWasm.init({ module_or_path: module });
     const build = mobilecnnWasm.buildInfo();
-    let used = 1;
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
       await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
-      used = threads;
     }
-    return { ...build, threadCount: used };
+    // Asked of the wasm (rayon's pool size), not assumed from what we requested.
+    return { ...build, threadCount: mobilecnnWasm.threadCount() };
   },
   load({ model: bytes, preprocessing }) {
     replaceModel(mobilecnnWasm.WasmModel.fromBytes(new Uint8Array(bytes), preprocessing));
