@@ -11,11 +11,12 @@ NIGHTLY="nightly-2026-05-20"
 # Minimum wasm-opt that handles wasm-bindgen 0.2.130 output correctly.
 MIN_WASM_OPT=116
 
-case ":$PATH:" in
-  *":$MOBILECNN_ROOT/node_modules/.bin:"*) ;;
-  *) PATH="$MOBILECNN_ROOT/node_modules/.bin:$PATH" ;;
-esac
-[[ -d "$HOME/.cargo/bin" && ":$PATH:" != *":$HOME/.cargo/bin:"* ]] && PATH="$PATH:$HOME/.cargo/bin"
+# Where `cargo install` puts wasm-pack and wasm-bindgen (a fresh shell may not have it on PATH yet).
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+[[ ":$PATH:" != *":$cargo_bin:"* ]] && PATH="$cargo_bin:$PATH"
+unset cargo_bin
+# npm's binaryen before everything else (wasm-opt).
+[[ ":$PATH:" != *":$MOBILECNN_ROOT/node_modules/.bin:"* ]] && PATH="$MOBILECNN_ROOT/node_modules/.bin:$PATH"
 export PATH
 if [[ -n "${RUSTFLAGS:-}" ]]; then
   echo "env: ignoring RUSTFLAGS='$RUSTFLAGS' (it would replace .cargo/config.toml's +simd128)" >&2

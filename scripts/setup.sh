@@ -47,6 +47,8 @@ fi
 if [[ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]]; then
   log "cargo install wasm-pack $WASM_PACK_VERSION (a few minutes)"
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+  [[ "$(wasm-pack --version 2>/dev/null)" == "wasm-pack $WASM_PACK_VERSION" ]] ||
+    die "wasm-pack on PATH is '$(command -v wasm-pack)' ($(wasm-pack --version 2>&1)) after installing $WASM_PACK_VERSION: is cargo's bin folder first on PATH?"
 fi
 
 # --- wasm-bindgen-cli equal to the wasm-bindgen crate in Cargo.lock (wasm-pack --mode no-install
@@ -57,6 +59,8 @@ bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]]; then
   log "cargo install wasm-bindgen-cli $bindgen_version (a few minutes)"
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+  [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $bindgen_version" ]] ||
+    die "wasm-bindgen on PATH is '$(command -v wasm-bindgen)' ($(wasm-bindgen --version 2>&1)) after installing $bindgen_version: is cargo's bin folder first on PATH?"
 fi
 
 # --- npm devDependencies: binaryen (wasm-opt >= 116), playwright-core ---

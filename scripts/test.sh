@@ -39,8 +39,13 @@ stage_setup() { SETUP_MODELS=0 bash scripts/setup.sh; }
 stage_models() { bash tools/fetch-models.sh; }
 stage_native() { cargo test --quiet; }
 stage_wasm() {
-  # The tests carry no run_in_browser; this makes wasm-bindgen-test run them in the browser.
+  # - WASM_BINDGEN_USE_BROWSER: the tests carry no run_in_browser; this runs them in Chromium, not Node.
+  # - Own target dir, and release without LTO: every test binary would otherwise get a fat LTO
+  #   pass, and the test build would evict the package build's artefacts (same cdylib file name).
+  #   Optimisation level and +simd128 stay those of the release build.
   WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
+  CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/wasm-test" CARGO_PROFILE_RELEASE_LTO=false \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_PANIC=unwind \
     wasm-pack test --headless --chrome --release --mode no-install
 }
 stage_build() {

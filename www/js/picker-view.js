@@ -16,7 +16,6 @@ export const PREPROCESSING_PRESETS = {
   tf: { colorOrder: 'RGB', inputScale: 1, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
   torch: { colorOrder: 'RGB', inputScale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   caffe: { colorOrder: 'BGR', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
-  raw: { colorOrder: 'RGB', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
 };
 
 export function architectureTitle(arch) {
