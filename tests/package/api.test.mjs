@@ -135,3 +135,33 @@ test('every input kind, two classifiers, bytes/Blob/zoo sources, and each error 
     await server.close();
   }
 });
+
+test('a thread pool that cannot start falls back to the single-thread build (no hang)', async () => {
+  // The threaded worker loads once; its helper threads (the same file, fetched again) are refused.
+  const refuse = (p, n) => p.endsWith('/worker-threads.js') && n > 1;
+  writeFileSync(
+    path.join(site, 'fallback.html'),
+    `<!doctype html><meta charset="utf-8"><script type="module">
+import { Classifier } from './pkg/index.js';
+const warnings = [];
+const warn = console.warn;
+console.warn = (...a) => { warnings.push(a.join(' ')); warn(...a); };
+Classifier.load('zoo:mobilenet_v1_0.25_64').then(async (clf) => {
+  const r = await clf.classify(new ImageData(64, 64), { topK: 1 });
+  window.result = { info: clf.info, predictions: r.predictions.length, warnings };
+  clf.dispose();
+}, (e) => { window.failure = e.code + ': ' + e.message; });
+</script>`,
+  );
+  const server = await serve(site, { isolated: true, refuse });
+  try {
+    const r = await runPage(browser.context, `${server.url}fallback.html`, { timeout: 60_000 });
+    assert.equal(r.info.build, 'simd');
+    assert.equal(r.info.threads, 1);
+    assert.equal(r.predictions, 1);
+    assert.match(r.warnings.join(), /threaded build failed .*thread pool did not start/);
+    assert.ok(server.requests.filter((p) => p.endsWith('/worker-threads.js')).length > 1, 'helpers were not even tried');
+  } finally {
+    await server.close();
+  }
+});

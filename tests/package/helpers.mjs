@@ -53,14 +53,17 @@ const MIME = {
 };
 
 /**
- * Serves `site` at / and the repo's models/ at /models/; `isolated` adds COOP/COEP (crossOriginIsolated).
+ * Serves `site` at / and the repo's models/ at /models/; `isolated` adds COOP/COEP (crossOriginIsolated);
+ * `refuse(path, n)` true makes the n-th request of `path` a 404.
  * Returns { url, close, requests } — `requests` lists every path asked for.
  */
-export async function serve(site, { isolated }) {
+export async function serve(site, { isolated, refuse = () => false }) {
   const requests = [];
   const server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(urlPath);
+    // `refuse(path, n)`: answer 404 to the n-th request (from 1) of this path, to simulate failures.
+    if (refuse(urlPath, requests.filter((r) => r === urlPath).length)) return end(res, 404);
     const [base, rel] = urlPath.startsWith('/models/') ? [MODELS, urlPath.slice(8)] : [site, urlPath.slice(1)];
     let file = path.normalize(path.join(base, rel));
     if (!file.startsWith(base)) return end(res, 403);
