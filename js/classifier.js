@@ -141,7 +141,17 @@ export class Classifier {
       }
       const id = this.#nextId++;
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, mobilecnn: true, id }, transfer);
+      try {
+        this.#worker.postMessage({ ...message, mobilecnn: true, id }, transfer);
+      } catch (e) {
+        this.#pending.delete(id);
+        for (const t of transfer) t.close?.(); // our own ImageBitmap copies
+        // A bitmap of a cross-origin image without CORS cannot be sent (nor read).
+        const tainted = e?.name === 'DataCloneError' && /origin-clean/i.test(e.message);
+        reject(tainted
+          ? new MobileCnnError('input', 'the image comes from another origin without CORS, so its pixels cannot be read', { cause: e })
+          : new MobileCnnError('internal', `could not send to the worker: ${e?.message ?? e}`, { cause: e }));
+      }
     });
   }
 

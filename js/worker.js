@@ -72,7 +72,14 @@ function pixels(frame) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
-  return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+  try {
+    return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+  } catch (e) {
+    if (e?.name === 'SecurityError') {
+      throw new Error('input: the image comes from another origin without CORS, so its pixels cannot be read');
+    }
+    throw e;
+  }
 }
 
 function describe(error) {

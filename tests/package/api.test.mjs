@@ -165,3 +165,30 @@ Classifier.load('zoo:mobilenet_v1_0.25_64').then(async (clf) => {
     await server.close();
   }
 });
+
+test('a cross-origin image without CORS is an input error, not a crash', async () => {
+  const other = await serve(site, { isolated: false }); // another port: another origin
+  const server = await serve(site, { isolated: false });
+  writeFileSync(
+    path.join(site, 'tainted.html'),
+    `<!doctype html><meta charset="utf-8"><script type="module">
+import { Classifier } from './pkg/index.js';
+const img = new Image();
+img.src = '${other.url}parrot.jpg';
+await img.decode();
+const clf = await Classifier.load('zoo:mobilenet_v1_0.25_64');
+const code = await clf.classify(img).then(() => 'resolved', (e) => e.code + ': ' + e.message);
+const after = (await clf.classify(new ImageData(8, 8), { topK: 1 })).predictions.length;
+clf.dispose();
+window.result = { code, after };
+</script>`,
+  );
+  try {
+    const r = await runPage(browser.context, `${server.url}tainted.html`, { timeout: 60_000 });
+    assert.match(r.code, /^input: .*another origin/);
+    assert.equal(r.after, 1, 'the classifier keeps working after the refused image');
+  } finally {
+    await server.close();
+    await other.close();
+  }
+});
