@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_MODEL, ROOT, launchBrowser, photosDir, requireModel, runPage, serve, tempDir } from './helpers.mjs';
+import { DEFAULT_MODEL, ROOT, launchBrowser, photosDir, requireModel, removeTempDirs, runPage, serve, tempDir } from './helpers.mjs';
 
 const SMALL = 'mobilenet_v1_0.25_128_quant';
 let site;
@@ -105,6 +105,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  removeTempDirs();
 });
 
 test('every input kind, two classifiers, bytes/Blob/zoo sources, and each error code', async () => {

@@ -1,7 +1,7 @@
 // Shared by the package tests: pack pkg/, serve a folder (with or without COOP/COEP), drive headless
 // Chromium (playwright-core, /usr/bin/chromium), and the page script that classifies a real photo.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,8 +11,18 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const MODELS = path.join(ROOT, 'models');
 export const DEFAULT_MODEL = 'mobilenet_v2_1.0_224_quant';
 
+const tempDirs = [];
+
+/** A fresh folder under the system temp dir, removed by `removeTempDirs()` (set KEEP_TEMP=1 to keep). */
 export function tempDir(prefix) {
-  return mkdtempSync(path.join(tmpdir(), `mobilecnn-${prefix}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `mobilecnn-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs() {
+  if (process.env.KEEP_TEMP === '1') return;
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export function run(cmd, args, opts = {}) {

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  DEFAULT_MODEL, ROOT, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, runPage, serve, tempDir,
+  DEFAULT_MODEL, ROOT, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, removeTempDirs, runPage, serve, tempDir,
 } from './helpers.mjs';
 
 const VITE = '8.4.0';
@@ -52,6 +52,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  removeTempDirs();
 });
 
 test('vite build emits both wasm builds and both workers as assets', () => {
