@@ -40,6 +40,10 @@ export interface CatalogueEntry {
   num_outputs: number;
   output: 'logits' | 'probabilities';
   published_top1: number;
+  /** Multiply-adds per image of the graph as it runs (BatchNorm folded). */
+  macs: number;
+  /** Weights and biases of the graph as it runs. */
+  params: number;
   [key: string]: unknown;
 }
 export const catalogue: readonly CatalogueEntry[];

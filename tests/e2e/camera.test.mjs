@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { ROOT } from './helpers.mjs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   FOUR_ARCHITECTURES, REFERENCE, launch, makeY4m, pickModel, requireBuiltFiles, serve, tempDir, waitForModel,
   waitForTop1, withoutIsolation, screenshot,
@@ -105,7 +106,28 @@ test('per-layer view: numbers of the running model, columns sum to the totals sh
     assert.equal(table.totals.macs, table.infoMacs, 'the profile is of the running model');
     // ShuffleNet V2 0.33x is ≈ 22M MACs: the numbers are the model's, not the zoo table's.
     assert.ok(table.totals.macs > 15e6 && table.totals.macs < 30e6, `total MACs ${table.totals.macs}`);
+    // The catalogue's figures (computed natively by tools/make_catalogue.py) are the wasm model's.
+    const catalogue = JSON.parse(await readFile(path.join(ROOT, 'catalogue/models.json'), 'utf8')).models;
+    const entry = catalogue.find((m) => m.id === id);
+    assert.equal(table.totals.macs, entry.macs, 'catalogue macs');
+    assert.equal(table.totals.params, entry.params, 'catalogue params');
     await screenshot(page, 'desktop-profile');
+
+    // The picker shows every catalogue model's MACs and params from the catalogue, loaded or not.
+    await page.click('#btn-model');
+    await page.waitForSelector('#picker[open]');
+    const shown = await page.evaluate(() => {
+      const fact = (item, name) => [...item.querySelectorAll('.facts > span')]
+        .find((s) => s.firstChild?.textContent.trim() === name)?.querySelector('b')?.textContent;
+      return Object.fromEntries([...document.querySelectorAll('.model-item')]
+        .map((item) => [item.dataset.model, { macs: fact(item, 'MACs'), params: fact(item, 'params') }]));
+    });
+    const { formatCount } = await import(pathToFileURL(path.join(ROOT, 'www/js/format.js')).href);
+    assert.equal(Object.keys(shown).length, catalogue.length, 'every catalogue model is listed');
+    for (const m of catalogue) {
+      assert.deepEqual(shown[m.id], { macs: formatCount(m.macs), params: formatCount(m.params) }, m.id);
+    }
+    console.log(`# picker: ${catalogue.map((m) => `${m.id} ${shown[m.id].macs} MACs, ${shown[m.id].params} params`).join('; ')}`);
   } finally {
     await browser.close();
   }
