@@ -1,6 +1,5 @@
 // The workers behind the classifiers. Starting one costs a worker, a wasm instance and (threaded build) a
-// rayon pool; switching models used to pay that on every load and leave the renderer a few MB heavier each
-// time. So a disposed classifier's worker is reset (its model freed) and kept idle for the next load of the
+// rayon pool, and the wasm used to be compiled again in each; switching models paid that on every load. So a disposed classifier's worker is reset (its model freed) and kept idle for the next load of the
 // same build and thread count: at most IDLE_PER_KIND of them, each for IDLE_MS at most. A live classifier
 // always has a worker of its own. The wasm is downloaded and compiled once per page and build; the compiled
 // module is posted to each worker.
@@ -13,6 +12,7 @@ const IDLE_MS = 60_000;
 
 const compiled = new Map(); // build → Promise<{ module: WebAssembly.Module, bytes: number }>
 const idle = new Map(); // `${build}/${threads}` → [Connection]
+const returning = new Map(); // the same → [Connection] being reset after their classifier's dispose()
 
 /** One worker and the requests in flight to it. */
 class Connection {
@@ -21,6 +21,7 @@ class Connection {
   #nextId = 1;
   broken = false;
   idleTimer = null;
+  reset = null; // Promise<boolean> while it is being reset for reuse
 
   constructor(build, workerUrl, threads) {
     this.key = `${build}/${threads}`;
@@ -76,7 +77,8 @@ class Connection {
  * else a new one. `urls` = { worker, wasm } of the build.
  */
 export async function acquire(build, urls, threads, onProgress) {
-  const reused = takeIdle(`${build}/${threads}`);
+  const key = `${build}/${threads}`;
+  const reused = takeIdle(key) ?? (await takeReturning(key));
   if (reused) {
     onProgress?.(reused.info.wasmBytes, reused.info.wasmBytes); // nothing to fetch: the phase is done
     return reused;
@@ -99,22 +101,35 @@ export function release(conn) {
     conn.terminate();
     return;
   }
-  conn.call({ type: 'reset' }).then(() => park(conn), () => conn.terminate());
+  const list = listOf(returning, conn.key);
+  list.push(conn);
+  conn.reset = conn.call({ type: 'reset' }).then(() => true, () => false);
+  conn.reset.then((ok) => {
+    const i = list.indexOf(conn);
+    if (i < 0) return; // a load took it meanwhile (takeReturning)
+    list.splice(i, 1);
+    if (ok) park(conn);
+    else conn.terminate();
+  });
 }
 
-/** Ends the idle workers now (they end by themselves IDLE_MS after their last use). */
+/** Ends the idle workers (and those of just disposed classifiers) now; else they end IDLE_MS after their last use. */
 export function terminateIdle() {
-  for (const list of idle.values()) for (const conn of list.splice(0)) endIdle(conn);
+  for (const map of [idle, returning]) for (const list of map.values()) for (const conn of list.splice(0)) endIdle(conn);
+}
+
+function listOf(map, key) {
+  if (!map.has(key)) map.set(key, []);
+  return map.get(key);
 }
 
 function park(conn) {
-  const list = idle.get(conn.key) ?? [];
+  const list = listOf(idle, conn.key);
   if (conn.broken || list.length >= IDLE_PER_KIND) {
     conn.terminate();
     return;
   }
   list.push(conn);
-  idle.set(conn.key, list);
   conn.idleTimer = setTimeout(() => {
     const i = list.indexOf(conn);
     if (i >= 0) list.splice(i, 1);
@@ -129,6 +144,16 @@ function takeIdle(key) {
     clearTimeout(conn.idleTimer);
     if (!conn.broken) return conn;
   }
+  return null;
+}
+
+/** A worker whose classifier was just disposed (dispose() then load() is how pages switch models): waiting
+ *  for its reset (its queued work, then freeing the model) is cheaper than starting a worker. */
+async function takeReturning(key) {
+  const conn = returning.get(key)?.shift();
+  if (!conn) return null;
+  if ((await conn.reset) && !conn.broken) return conn;
+  conn.terminate();
   return null;
 }
 
