@@ -11,7 +11,8 @@
 //    a GC at switch 20 and at switch 50, grows by less per switch than one leaked classifier costs
 //    (measured: ~24 MB single-thread, ~33 MB threaded, for these small models). What it still grows by
 //    (~5–6 MB per switch here) comes with the frames, not the switches: classifying the camera without any
-//    switch grows it ~1.1 MB per frame up to a plateau ~350 MB higher after ~400 frames.
+//    switch grows it ~1.1 MB per frame up to a plateau ~350 MB higher after ~400 frames — and so does a
+//    page without mobilecnn that only does createImageBitmap(video) + close() per frame: Chromium's own.
 // It prints the time per switch (the new model loaded → its first result) for the record.
 
 import { test, before, after } from 'node:test';
