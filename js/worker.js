@@ -11,12 +11,15 @@ const THREAD_POOL_TIMEOUT_MS = 20_000;
 
 let model = null;
 let canvas = null;
+let memory = null; // the wasm instance's WebAssembly.Memory
+let trapped = false; // a trap leaves the instance unusable: never reuse this worker
 let queue = Promise.resolve();
 
+// One worker serves one classifier at a time; js/workers.js reuses it for the next one after `reset`.
 const handlers = {
-  async init({ wasm, threads }) {
-    const module = await WebAssembly.compile(wasm);
-    await mobilecnnWasm.init({ module_or_path: module });
+  // `module`: the build's WebAssembly.Module, compiled once on the page.
+  async init({ module, threads }) {
+    ({ memory } = await mobilecnnWasm.init({ module_or_path: module }));
     const build = mobilecnnWasm.buildInfo();
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
@@ -36,6 +39,16 @@ const handlers = {
   classify({ frame, topK }) {
     const { rgba, width, height } = pixels(frame);
     return requireModel().classifyRgba(rgba, width, height, topK);
+  },
+  memory() {
+    return { wasmMemoryBytes: memory.buffer.byteLength };
+  },
+  /** Forgets the classifier it served: the model freed, no pixels kept. */
+  reset() {
+    replaceModel(null);
+    canvas = null;
+    if (trapped) throw new Error('internal: the wasm module trapped; this worker cannot be reused');
+    return { wasmMemoryBytes: memory.buffer.byteLength };
   },
   profile({ frame }) {
     const { rgba, width, height } = pixels(frame);
@@ -88,6 +101,7 @@ function describe(error) {
   if (match && CODES.includes(match[1])) return { code: match[1], message: message.slice(match[0].length) };
   // A trap (e.g. a Rust panic under panic=abort) leaves the instance unusable: say so.
   const trap = typeof WebAssembly.RuntimeError === 'function' && error instanceof WebAssembly.RuntimeError;
+  if (trap) trapped = true;
   return { code: 'internal', message: trap ? `the wasm module trapped (${message}); dispose this classifier` : message };
 }
 
