@@ -27,7 +27,10 @@ const ANCHORS = ['tfjs', 'ort'];
 function ensureBuilt() {
   const need = [];
   if (!existsSync(`${bench}/out/wasm/simd/mobilecnn_bench_bg.wasm`)) need.push('simd');
-  if (CONFIGS.some((c) => c.runtime === 'ours-threads') && !existsSync(`${bench}/out/wasm/threads/mobilecnn_bench_bg.wasm`)) need.push('threads');
+  for (const [runtime, build] of [['ours-threads', 'threads'], ['ours-relaxed', 'relaxed'], ['ours-threads-relaxed', 'threads_relaxed']]) {
+    const dir = build.replace('_', '-');
+    if (CONFIGS.some((c) => c.runtime === runtime) && !existsSync(`${bench}/out/wasm/${dir}/mobilecnn_bench_bg.wasm`)) need.push(build);
+  }
   if (NETS.some((id) => !existsSync(`${bench}/out/nets/${id}.onnx`))) need.push('nets');
   if (need.length) execFileSync('bash', [`${bench}/build.sh`, ...need], { stdio: 'inherit' });
 }

@@ -9,6 +9,8 @@ const log = (s) => postMessage({ log: s });
 const RUNTIMES = {
   ours: (cfg) => ours('simd', cfg),
   'ours-threads': (cfg) => ours('threads', cfg),
+  'ours-relaxed': (cfg) => ours('relaxed', cfg),
+  'ours-threads-relaxed': (cfg) => ours('threads-relaxed', cfg),
   tfjs,
   ort,
 };
@@ -16,7 +18,7 @@ const RUNTIMES = {
 async function ours(variant, cfg) {
   const m = await import(`../out/wasm/${variant}/mobilecnn_bench.js`);
   await m.default();
-  if (variant === 'threads') await m.initThreadPool(cfg.threads);
+  if (variant.startsWith('threads')) await m.initThreadPool(cfg.threads);
   return {
     threads: m.threads(),
     // Several calls: the first ones may run in V8's baseline tier (a call never tiers up midway).

@@ -198,10 +198,10 @@ pub fn conv_scalar(
 }
 
 /// SIMD128 path: per output pixel and tile of 8 output channels, two f32x4 accumulators; each
-/// input value under the window is splatted once per tile and multiplied into both.
+/// input value under the window is splatted once per tile and multiplied into both. Pairs of
+/// neighbouring pixels whose windows are whole horizontally run two tiles at once (8 accumulators).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use core::arch::wasm32::*;
     use std::ops::Range;
 
     use super::{
@@ -225,16 +225,64 @@ mod simd {
         let (lo, hi) = bounds(act);
         let tile_len = PackedConv::tile_len(w.kh * w.kw * w.cin);
         let (ip, wp, op) = (input.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
+        let tiles = w.cout.div_ceil(CO);
+        let full_x = |ox: usize| tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w).len() == win.kw;
         for oy in rows.clone() {
             let ty = tap_range(oy * win.stride_h, win.pad.top, win.kh, s.h);
-            for ox in 0..ow {
-                let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w);
+            let mut ox = 0;
+            while ox < ow {
+                let o = op.wrapping_add(((oy - rows.start) * ow + ox) * out_pixel_stride);
                 // SAFETY: `check` proved the input holds every in-bounds pixel of the view and the
                 // output every pixel of the row block; only in-bounds taps and `cin` channels
-                // are read, and the packed tiles hold `cin * kh * kw` rows of `CO` weights.
+                // are read (a pair is only taken when both windows are whole horizontally), and
+                // the packed tiles hold `cin * kh * kw` rows of `CO` weights.
                 unsafe {
-                    let o = op.add(((oy - rows.start) * ow + ox) * out_pixel_stride);
-                    for t in 0..w.cout.div_ceil(CO) {
+                    if ox + 1 < ow && full_x(ox) && full_x(ox + 1) {
+                        // Two pixels × two tiles per step: each weight load serves two pixels and
+                        // each splat two tiles, so multiply-adds rather than loads bound the loop.
+                        let first = ox * win.stride_w - win.pad.left;
+                        let at = |iy: usize, kx: usize| ip.add(v.offset + (iy * s.w + first + kx) * v.pixel_stride);
+                        let next = win.stride_w * v.pixel_stride;
+                        let o1 = o.add(out_pixel_stride);
+                        let mut t = 0;
+                        while t < tiles {
+                            let two = t + 1 < tiles;
+                            let wt = [wp.add(t * tile_len), wp.add((t + two as usize) * tile_len)];
+                            let b = [ld(wt[0]), ld(wt[0].add(4)), ld(wt[1]), ld(wt[1].add(4))];
+                            let mut acc = [b, b];
+                            for ky in ty.clone() {
+                                let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
+                                for kx in 0..w.kw {
+                                    let src = at(iy, kx);
+                                    let tap = (1 + (ky * w.kw + kx) * w.cin) * CO;
+                                    let (mut w0, mut w1) = (wt[0].add(tap), wt[1].add(tap));
+                                    for ci in 0..w.cin {
+                                        let x = [splat(src.add(ci)), splat(src.add(next + ci))];
+                                        let k = [ld(w0), ld(w0.add(4)), ld(w1), ld(w1.add(4))];
+                                        for (a, &x) in acc.iter_mut().zip(&x) {
+                                            for (a, &k) in a.iter_mut().zip(&k) {
+                                                *a = madd(*a, x, k);
+                                            }
+                                        }
+                                        w0 = w0.add(CO);
+                                        w1 = w1.add(CO);
+                                    }
+                                }
+                            }
+                            for (o, a) in [o, o1].into_iter().zip(acc) {
+                                st8(o.add(t * CO), clamp(a[0], lo, hi), clamp(a[1], lo, hi), w.cout - t * CO);
+                                if two {
+                                    let t1 = t + 1;
+                                    st8(o.add(t1 * CO), clamp(a[2], lo, hi), clamp(a[3], lo, hi), w.cout - t1 * CO);
+                                }
+                            }
+                            t += 2;
+                        }
+                        ox += 2;
+                        continue;
+                    }
+                    let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w);
+                    for t in 0..tiles {
                         let wt = wp.add(t * tile_len);
                         let (mut a0, mut a1) = (ld(wt), ld(wt.add(4)));
                         for ky in ty.clone() {
@@ -259,6 +307,7 @@ mod simd {
                         );
                     }
                 }
+                ox += 1;
             }
         }
     }
