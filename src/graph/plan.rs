@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::kernels::conv::{conv, PackedConv};
 use crate::kernels::dwconv::{dwconv, PackedDepthwise};
 use crate::kernels::elementwise::{activation, add, affine, copy_channels, gather_channels};
-use crate::kernels::gemm::{gemm, GemmInput, PackedGemm};
+use crate::kernels::gemm::{gemm, gemm_panels, GemmInput, PackedGemm, NR};
 use crate::kernels::pool::{avg_pool, global_avg_pool, max_pool};
 use crate::kernels::softmax::softmax;
 use crate::kernels::{Activation, Padding, Window};
@@ -240,10 +240,12 @@ impl Step {
     }
 
     /// Independent units the step's output splits into: image rows for the sliding-window
-    /// kernels, GEMM rows (pixels) for 1×1 convs, pixels for the element-wise ones. Threads take
-    /// disjoint unit ranges; a step whose output cannot be split has one unit.
+    /// kernels, GEMM rows (pixels) for 1×1 convs, weight panels for a one-row GEMM (a dense
+    /// layer), pixels for the element-wise ones. Threads take disjoint unit ranges; a step whose
+    /// output cannot be split has one unit.
     fn units(&self) -> usize {
         match &self.kernel {
+            Kernel::Gemm { rows: 1, w, .. } => w.n.div_ceil(NR),
             Kernel::Gemm { rows, .. }
             | Kernel::Depthwise { rows, .. }
             | Kernel::Conv { rows, .. }
@@ -280,6 +282,13 @@ impl Step {
             return;
         }
         let read = |loc: &Loc| -> &[f32] { arena.slice(loc.range(bases)) };
+        if let Kernel::Gemm { rows: 1, input, k_stride, w, act } = &self.kernel {
+            // Units are weight panels: this part writes output columns from `units.start * NR`.
+            let start = self.out.range(bases).start + units.start * NR;
+            let out = arena.slice_mut(start..start + (units.end * NR).min(w.n) - units.start * NR);
+            let a = GemmInput { a: read(input), row_stride: input.stride, k_stride: *k_stride };
+            return gemm_panels(1, a, w, units, out, self.out.stride, *act);
+        }
         let view = |loc: &Loc| ChannelView { offset: 0, pixel_stride: loc.stride };
         let (os, c) = (self.out.stride, self.out.c);
         let (first, count) = (units.start, units.len());
