@@ -15,7 +15,22 @@ const RUNTIMES = {
   ort,
 };
 
+/** Whether this browser runs relaxed SIMD: validates a 59-byte module whose one function is
+ *  `f32x4.relaxed_madd` of three zero vectors (the probe that picks the relaxed build). */
+export function relaxedSimdSupported() {
+  const zero = Array(16).fill(0);
+  const konst = [0xfd, 0x0c, ...zero];
+  const body = [0x00, ...konst, ...konst, ...konst, 0xfd, 0x85, 0x02, 0x0b];
+  return WebAssembly.validate(new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body,
+  ]));
+}
+
 async function ours(variant, cfg) {
+  if (variant.includes('relaxed') && !relaxedSimdSupported()) throw new Error('this browser has no relaxed SIMD');
   const m = await import(`../out/wasm/${variant}/mobilecnn_bench.js`);
   await m.default();
   if (variant.startsWith('threads')) await m.initThreadPool(cfg.threads);
