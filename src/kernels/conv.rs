@@ -207,6 +207,8 @@ mod simd {
     use super::{
         check, input_coord, tap_range, Activation, ChannelView, PackedConv, Shape, Window, CO,
     };
+    use core::arch::wasm32::v128;
+
     use crate::kernels::simd::{bounds, clamp, ld, madd, splat, st8};
 
     #[allow(clippy::too_many_arguments)]
@@ -252,21 +254,14 @@ mod simd {
                             let mut acc = [b, b];
                             for ky in ty.clone() {
                                 let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
-                                for kx in 0..w.kw {
-                                    let src = at(iy, kx);
-                                    let tap = (1 + (ky * w.kw + kx) * w.cin) * CO;
-                                    let (mut w0, mut w1) = (wt[0].add(tap), wt[1].add(tap));
-                                    for ci in 0..w.cin {
-                                        let x = [splat(src.add(ci)), splat(src.add(next + ci))];
-                                        let k = [ld(w0), ld(w0.add(4)), ld(w1), ld(w1.add(4))];
-                                        for (a, &x) in acc.iter_mut().zip(&x) {
-                                            for (a, &k) in a.iter_mut().zip(&k) {
-                                                *a = madd(*a, x, k);
-                                            }
-                                        }
-                                        w0 = w0.add(CO);
-                                        w1 = w1.add(CO);
-                                    }
+                                let tap = (1 + ky * w.kw * w.cin) * CO;
+                                let row = (at(iy, 0), v.pixel_stride, next, wt[0].add(tap), wt[1].add(tap));
+                                match (two, w.kw == 3 && w.cin == 3) {
+                                    // The RGB stem: 9 taps fully unrolled.
+                                    (true, true) => pair_taps::<2, 3, 3>(&mut acc, row, 3, 3),
+                                    (false, true) => pair_taps::<1, 3, 3>(&mut acc, row, 3, 3),
+                                    (true, false) => pair_taps::<2, 0, 0>(&mut acc, row, w.kw, w.cin),
+                                    (false, false) => pair_taps::<1, 0, 0>(&mut acc, row, w.kw, w.cin),
                                 }
                             }
                             for (o, a) in [o, o1].into_iter().zip(acc) {
@@ -308,6 +303,37 @@ mod simd {
                     }
                 }
                 ox += 1;
+            }
+        }
+    }
+
+    /// One window row of the two-pixel × `T`-tile kernel (`T` = 1 or 2): `kw` taps of `cin`
+    /// channels (compile-time `KW`, `CIN` when non-zero, so the loops unroll). `row` is the first pixel's first tap, the
+    /// pixel stride, the offset to the second pixel, and the two tiles' weights for this row.
+    #[inline(always)]
+    unsafe fn pair_taps<const T: usize, const KW: usize, const CIN: usize>(
+        acc: &mut [[v128; 4]; 2],
+        row: (*const f32, usize, usize, *const f32, *const f32),
+        kw: usize,
+        cin: usize,
+    ) {
+        let (src, pixel, next, mut w0, mut w1) = row;
+        let kw = if KW > 0 { KW } else { kw };
+        let cin = if CIN > 0 { CIN } else { cin };
+        for kx in 0..kw {
+            let p = src.add(kx * pixel);
+            for ci in 0..cin {
+                let x = [splat(p.add(ci)), splat(p.add(next + ci))];
+                for (a, &x) in acc.iter_mut().zip(&x) {
+                    a[0] = madd(a[0], x, ld(w0));
+                    a[1] = madd(a[1], x, ld(w0.add(4)));
+                    if T == 2 {
+                        a[2] = madd(a[2], x, ld(w1));
+                        a[3] = madd(a[3], x, ld(w1.add(4)));
+                    }
+                }
+                w0 = w0.add(CO);
+                w1 = w1.add(CO);
             }
         }
     }
