@@ -23,6 +23,8 @@ const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,ours-threads:2,tfjs
   return { runtime, threads: Number(threads) };
 });
 const ANCHORS = ['tfjs', 'ort'];
+// The product modules (scripts/build-wasm.sh) whose sizes are reported.
+const PRODUCT_BUILD = process.env.PRODUCT_BUILD ?? 'build/wasm';
 
 function ensureBuilt() {
   const need = [];
@@ -65,10 +67,11 @@ const fmt = (x, d = 1) => (x == null || !isFinite(x) ? '–' : x.toFixed(d));
 function sizes() {
   const out = {};
   for (const [name, file] of [
-    ['product simd', 'build/wasm/simd/mobilecnn_bg.wasm'], ['product threads', 'build/wasm/threads/mobilecnn_bg.wasm'],
+    ['product simd', `${PRODUCT_BUILD}/simd/mobilecnn_bg.wasm`], ['product threads', `${PRODUCT_BUILD}/threads/mobilecnn_bg.wasm`],
     ['bench simd', 'bench/out/wasm/simd/mobilecnn_bench_bg.wasm'], ['bench threads', 'bench/out/wasm/threads/mobilecnn_bench_bg.wasm'],
+    ['bench relaxed', 'bench/out/wasm/relaxed/mobilecnn_bench_bg.wasm'], ['bench thr+relax', 'bench/out/wasm/threads-relaxed/mobilecnn_bench_bg.wasm'],
   ]) {
-    const p = path.join(root, file);
+    const p = path.resolve(root, file);
     if (!existsSync(p)) continue;
     const b = readFileSync(p);
     out[name] = { file, raw: b.length, gzip: gzipSync(b, { level: 9 }).length };

@@ -380,13 +380,14 @@ mod threads {
         if parts <= 1 {
             return step.run_units(arena, bases, 0..units);
         }
-        // GEMM parts are whole 4-row micro-tiles.
+        // GEMM parts are whole 4-row micro-tiles (4-panel groups for a dense layer), spread as
+        // evenly as they go: 49 rows are 12, 12, 12 and 13, not 16, 16, 16 and 1.
         let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
-        let per = units.div_ceil(parts).next_multiple_of(align);
+        let tiles = units.div_ceil(align);
+        let parts = parts.min(tiles);
+        let bound = |p: usize| (p * tiles / parts * align).min(units);
         // SAFETY: the parts are disjoint unit ranges of one step.
-        (0..units.div_ceil(per))
-            .into_par_iter()
-            .for_each(|p| unsafe { step.run_units(arena, bases, p * per..((p + 1) * per).min(units)) });
+        (0..parts).into_par_iter().for_each(|p| unsafe { step.run_units(arena, bases, bound(p)..bound(p + 1)) });
     }
 }
 
