@@ -174,8 +174,11 @@ function report(raw) {
         summaryRow[kind] = { ms, share: ms / total, gflops: (2 * macs) / ms / 1e6, of_peak: (2 * macs) / ms / 1e6 / profiled.peak };
       }
       const other = total - Object.values(summaryRow).reduce((a, r) => a + r.ms, 0);
-      kernels[profiled.runtime][x.id] = { peak_gflops: profiled.peak, total_ms: total, other_ms: other, by_kind: summaryRow, layers };
-      console.log(`${x.id} (profiled total ${fmt(total, 2)} ms; non-MAC ops ${fmt(other, 2)} ms):`);
+      const otherByKind = {};
+      for (const l of x.profile.filter((l) => l.macs === 0)) otherByKind[l.kind] = (otherByKind[l.kind] ?? 0) + l.ms;
+      kernels[profiled.runtime][x.id] = { peak_gflops: profiled.peak, total_ms: total, other_ms: other, other_by_kind: otherByKind, by_kind: summaryRow, layers };
+      const others = Object.entries(otherByKind).filter(([, ms]) => ms >= 0.005).map(([k, ms]) => `${k} ${fmt(ms, 2)}`).join(', ');
+      console.log(`${x.id} (profiled total ${fmt(total, 2)} ms; non-MAC ops ${fmt(other, 2)} ms: ${others}):`);
       for (const [kind, r] of Object.entries(summaryRow)) {
         console.log(`  ${kind.padEnd(10)} ${fmt(r.ms, 2).padStart(7)} ms (${fmt(100 * r.share, 0)}%)  ${fmt(r.gflops)} GFLOP/s = ${fmt(100 * r.of_peak, 0)}% of peak`);
       }
