@@ -27,7 +27,7 @@ report() {
   raw="$(wc -c < "$wasm")"
   gz="$(gzip -9c "$wasm" | wc -c)"
   printf '[build-wasm] %-8s %s: %d bytes raw, %d gzipped, %d f32x4 instructions\n' "$name" "$wasm" "$raw" "$gz" "$simd"
-  [[ "$simd" -gt 0 ]] || die "$name: no f32x4 instruction in $wasm — SIMD128 was lost (a global RUSTFLAGS?)"
+  [[ "$simd" -gt 0 ]] || die "$name: no f32x4 instruction in $wasm — SIMD128 was lost (a global RUSTFLAGS?) or no export reaches the kernels"
   if [[ "$name" == threads ]] && ! wasm-dis "$wasm" 2>/dev/null | grep -qE '\(import "[^"]*" "memory" \(memory .*shared'; then
     die "threads: $wasm does not import a shared memory"
   fi

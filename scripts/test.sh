@@ -19,11 +19,12 @@ for s in $wanted; do
 done
 
 summary=()
+# run_stage <name> <description> <function>
 run_stage() {
-  local name="$1"; shift
+  local name="$1" what="$2"; shift 2
   [[ "$wanted" == *" $name "* ]] || return 0
   echo
-  echo "=== stage $name: $* ==="
+  echo "=== stage $name: $what ==="
   local start=$SECONDS
   if ! "$@"; then
     summary+=("$name FAILED after $((SECONDS - start)) s")
@@ -63,13 +64,13 @@ stage_node() {
   [[ ${#failed[@]} == 0 ]] || { echo "failed: ${failed[*]}" >&2; return 1; }
 }
 
-run_stage setup stage_setup
-run_stage models stage_models
-run_stage native stage_native
-run_stage wasm stage_wasm
-run_stage build stage_build
-run_stage python stage_python
-run_stage node stage_node
+run_stage setup "install what is missing (scripts/setup.sh)" stage_setup
+run_stage models "model files with sha256 checks (tools/fetch-models.sh)" stage_models
+run_stage native "cargo test" stage_native
+run_stage wasm "wasm-bindgen tests in headless Chromium (wasm-pack test --release)" stage_wasm
+run_stage build "both wasm builds with SIMD check, then the npm package" stage_build
+run_stage python "model tool tests (tools/tests/run.sh)" stage_python
+run_stage node "node --test: scripts, package, browser end-to-end" stage_node
 
 echo
 printf '%s\n' "--- summary (total $SECONDS s) ---" "${summary[@]}"

@@ -4,15 +4,18 @@
 //! Data flow: `preprocess` (pixels → NHWC tensor) → `graph` (IR built by `zoo` or `import`,
 //! rewritten and planned) → `kernels` (SIMD micro-kernels with scalar twins) → `classify`.
 
+pub mod classify;
 pub mod error;
 pub mod graph;
+pub mod import;
 pub mod kernels;
+pub mod model;
 pub mod preprocess;
 pub mod tensor;
 pub mod zoo;
 
-#[cfg(target_arch = "wasm32")]
 pub mod web;
 
 pub use error::{Error, Result};
+pub use model::{LayerProfile, Model, ModelFormat, ModelMeta, OutputKind};
 pub use tensor::Shape;

@@ -4,6 +4,9 @@
 #![cfg_attr(target_arch = "wasm32", no_main)]
 #![cfg(not(target_arch = "wasm32"))]
 
+mod catalogue;
+mod classify;
+mod eval;
 mod info;
 mod table;
 mod zoo;
@@ -26,6 +29,10 @@ enum Command {
     Zoo(zoo::Args),
     /// Per-layer cost of one zoo model (any id the zoo parses, e.g. mobilenet_v1_0.35_96).
     Info(info::Args),
+    /// The top classes of photos with a real model (a file or a catalogue id).
+    Classify(classify::Args),
+    /// Top-1 / top-5 accuracy on a folder of photos named <wnid>_*.JPEG.
+    Eval(eval::Args),
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
@@ -43,6 +50,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Zoo(args) => zoo::run(args),
         Command::Info(args) => info::run(args),
+        Command::Classify(args) => classify::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
