@@ -14,6 +14,7 @@ import { serveBench } from './serve.mjs';
 
 const bench = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(bench);
+// `file:<name>` entries are real model files in ../models (tools/fetch-models.sh): ours vs ORT only.
 const NETS = (process.env.NETS ?? 'mobilenet_v1_1.0_224,mobilenet_v2_1.0_224,shufflenet_v1_g3_1.0,shufflenet_v2_1.0').split(',');
 const RUNS = Number(process.env.RUNS ?? 30);
 const WARMUP = Number(process.env.WARMUP ?? 15);
@@ -33,7 +34,7 @@ function ensureBuilt() {
     const dir = build.replace('_', '-');
     if (CONFIGS.some((c) => c.runtime === runtime) && !existsSync(`${bench}/out/wasm/${dir}/mobilecnn_bench_bg.wasm`)) need.push(build);
   }
-  if (NETS.some((id) => !existsSync(`${bench}/out/nets/${id}.onnx`))) need.push('nets');
+  if (NETS.some((id) => !id.startsWith('file:') && !existsSync(`${bench}/out/nets/${id}.onnx`))) need.push('nets');
   if (need.length) execFileSync('bash', [`${bench}/build.sh`, ...need], { stdio: 'inherit' });
 }
 
@@ -105,7 +106,8 @@ function report(raw) {
     summary[id] = {};
     for (const cfg of CONFIGS) {
       const runs = raw.filter((r) => key(r) === key(cfg));
-      const per = runs.map((r) => r.results.find((x) => x.id === id));
+      const per = runs.map((r) => r.results.find((x) => x.id === id)).filter(Boolean);
+      if (!per.length) continue;
       const medians = per.map((x) => quantile(x.times, 0.5));
       const all = per.flatMap((x) => x.times);
       const macs = per[0].macs;
