@@ -163,7 +163,7 @@ function report(raw) {
   for (const profiled of raw.filter((r) => r.peak)) {
     kernels[profiled.runtime] = {};
     console.log(`\nKernel table (${profiled.runtime}, 1 thread): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
-    for (const x of profiled.results) {
+    for (const x of profiled.results.filter((x) => x.profile)) {
       const layers = x.profile.filter((l) => l.macs > 0).map((l) => ({ ...l, gflops: (2 * l.macs) / l.ms / 1e6 }));
       const by = (kind) => layers.filter((l) => l.kind === kind || (kind === 'conv1x1' && l.kind === 'conv1x1_grouped') || (kind === 'dense' && l.kind === 'dense'));
       const total = x.profile.reduce((a, l) => a + l.ms, 0);
