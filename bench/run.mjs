@@ -167,7 +167,7 @@ function report(raw) {
   let bad = 0;
   for (const id of NETS) {
     console.log([id, ...cols.map((k) => summary[id][k]?.max_abs_diff.toExponential(1))].join(' | '));
-    bad += cols.filter((k) => !(summary[id][k]?.max_abs_diff <= 1e-3)).length;
+    bad += cols.filter((k) => summary[id][k] && !(summary[id][k].max_abs_diff <= 1e-3)).length;
   }
 
   const kernels = {};
