@@ -87,10 +87,11 @@ async function main() {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const cfg of CONFIGS) {
-        const profile = round === 0 && (cfg.runtime === 'ours' || cfg.runtime === 'ours-relaxed');
+        const profile = round === 0 && cfg.runtime.startsWith('ours');
         process.stdout.write(`round ${round + 1}/${ROUNDS} ${cfg.runtime} ${cfg.threads}T … `);
         const r = await runConfig(server.url, cfg, profile);
-        console.log(`threads in effect: ${r.threads}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', '));
+        const join = r.joinRatio !== undefined ? ` (join ratio ${fmt(r.joinRatio, 2)}: 1 = two threads really ran at once, 2 = serialised)` : '';
+        console.log(`threads in effect: ${r.threads}${join}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', '));
         raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads });
       }
     }
@@ -114,7 +115,7 @@ function report(raw) {
       summary[id][key(cfg)] = {
         median_ms: quantile(medians, 0.5), p90_ms: quantile(all, 0.9), min_ms: Math.min(...all), round_medians: medians,
         gmacs: macs / quantile(medians, 0.5) / 1e6, max_abs_diff: Math.max(...per.map((x) => x.maxdiff)),
-        threads_in_effect: runs[0].threadsInEffect, macs,
+        threads_in_effect: runs[0].threadsInEffect, join_ratios: runs.map((r) => r.joinRatio).filter((x) => x !== undefined), macs,
       };
     }
     const s = summary[id];

@@ -34,7 +34,11 @@ async function ours(variant, cfg) {
   const m = await import(`../out/wasm/${variant}/mobilecnn_bench.js`);
   await m.default();
   if (variant.startsWith('threads')) await m.initThreadPool(cfg.threads);
+  // Whether two pool threads really run at once (see join_ratio in wasm/src/web.rs).
+  const joinRatio = m.join_ratio ? m.join_ratio(5_000_000) : undefined;
+  if (joinRatio !== undefined) log(`join ratio ${joinRatio.toFixed(2)} (1 = parallel, 2 = serialised)`);
   return {
+    joinRatio,
     threads: m.threads(),
     // Several calls: the first ones may run in V8's baseline tier (a call never tiers up midway).
     peak: cfg.profile ? Math.max(...Array.from({ length: 6 }, () => m.peak_gflops(200_000))) : undefined,
@@ -149,7 +153,7 @@ async function run(cfg) {
     log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}`);
     results.push({ id: net.id, macs: net.macs, times, maxdiff, profile });
   }
-  return { runtime: cfg.runtime, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
+  return { runtime: cfg.runtime, joinRatio: rt.joinRatio, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
 }
 
 function median(xs) {

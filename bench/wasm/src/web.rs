@@ -150,3 +150,28 @@ impl FileNet {
         self.0.run(input).map(<[f32]>::to_vec).map_err(err)
     }
 }
+
+/// Wall-clock ms of `rayon::join` over two equal register-only loops (each `iters` long), over
+/// the ms of one alone: ~1 when the pool really runs them in parallel, ~2 when serialised.
+#[cfg(feature = "threads")]
+#[wasm_bindgen]
+pub fn join_ratio(iters: u32) -> f64 {
+    let spin = || {
+        let mut acc = f32x4_splat(black_box(1.0));
+        let one = f32x4_splat(black_box(1.0));
+        for _ in 0..iters {
+            acc = f32x4_mul(acc, one);
+        }
+        black_box(acc);
+    };
+    let mut best = [f64::INFINITY; 2];
+    for _ in 0..10 {
+        let t = now();
+        rayon::join(spin, || {});
+        best[0] = best[0].min(now() - t);
+        let t = now();
+        rayon::join(spin, spin);
+        best[1] = best[1].min(now() - t);
+    }
+    best[1] / best[0]
+}
