@@ -24,6 +24,9 @@ const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,ours-threads:2,tfjs
   return { runtime, threads: Number(threads) };
 });
 const ANCHORS = ['tfjs', 'ort'];
+// Cold start: navigation → first result for these model files ('' to skip), fresh browsers.
+const COLD = (process.env.COLD ?? 'mobilenet_v2_1.0_224_quant.tflite').split(',').filter(Boolean);
+const COLD_REPEATS = Number(process.env.COLD_REPEATS ?? 3);
 // The product modules (scripts/build-wasm.sh) whose sizes are reported.
 const PRODUCT_BUILD = process.env.PRODUCT_BUILD ?? 'build/wasm';
 
@@ -80,6 +83,42 @@ function sizes() {
   return out;
 }
 
+/** Navigation → first result, in a fresh browser: once with an empty HTTP cache, then reloaded
+ *  with the wasm module and model in the cache (served cacheable for this measurement). */
+async function coldStart() {
+  const out = {};
+  if (!COLD.length) return out;
+  const server = await serveBench(bench, 0, { cache: true });
+  try {
+    for (const model of COLD) {
+      const runs = { empty_cache: [], http_cache: [] };
+      for (let i = 0; i < COLD_REPEATS; i++) {
+        const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+        try {
+          const page = await browser.newPage();
+          for (const kind of ['empty_cache', 'http_cache']) {
+            await page.goto(`${server.url}/page/cold.html?model=${encodeURIComponent(model)}&n=${i}`);
+            await page.waitForFunction(() => window.coldResult, null, { timeout: 120_000 });
+            const r = await page.evaluate(() => window.coldResult);
+            if (!r.ok) throw new Error(`cold start ${model}: ${r.error}`);
+            runs[kind].push(r);
+          }
+        } finally {
+          await browser.close();
+        }
+      }
+      out[model] = runs;
+      const med = (xs, f) => quantile(xs.map(f), 0.5);
+      for (const [kind, rs] of Object.entries(runs)) {
+        console.log(`cold start ${model} (${kind}): first result at ${fmt(med(rs, (r) => r.total_ms))} ms (wasm ready ${fmt(med(rs, (r) => r.wasm_ms))}, model import ${fmt(med(rs, (r) => r.model_ms))}, first run ${fmt(med(rs, (r) => r.first_run_ms))}; median of ${rs.length})`);
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  return out;
+}
+
 async function main() {
   ensureBuilt();
   const server = await serveBench(bench, Number(process.env.PORT ?? 0));
@@ -98,10 +137,12 @@ async function main() {
   } finally {
     await server.close();
   }
-  report(raw);
+  console.log('');
+  const cold = await coldStart();
+  report(raw, cold);
 }
 
-function report(raw) {
+function report(raw, cold) {
   const summary = {};
   for (const id of NETS) {
     summary[id] = {};
@@ -207,7 +248,7 @@ function report(raw) {
   const versions = Object.fromEntries(raw.filter((r) => r.version).map((r) => [r.runtime, r.version]));
   writeFileSync(`${bench}/out/results.json`, JSON.stringify({
     date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, rounds: ROUNDS, configs: cols, versions,
-    summary, kernels, wasm_sizes: wasm, raw: raw.map(({ results, ...r }) => ({ ...r, results: results.map(({ profile, ...x }) => x) })),
+    summary, kernels, cold_start: cold, wasm_sizes: wasm, raw: raw.map(({ results, ...r }) => ({ ...r, results: results.map(({ profile, ...x }) => x) })),
   }, null, 1));
   console.log(`\nwrote ${path.relative(process.cwd(), `${bench}/out/results.json`)}`);
   if (bad) {

@@ -10,8 +10,9 @@ const MIME = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
 };
 
-/** Serves `root` (and `root/../models` at /models/) on 127.0.0.1 (`port` 0: any free port); resolves to { url, close() }. */
-export function serveBench(root, port = 0) {
+/** Serves `root` (and `root/../models` at /models/) on 127.0.0.1 (`port` 0: any free port),
+ *  cacheable for an hour when `cache`; resolves to { url, close() }. */
+export function serveBench(root, port = 0, { cache = false } = {}) {
   const server = createServer(async (req, res) => {
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -23,7 +24,7 @@ export function serveBench(root, port = 0) {
       res.writeHead(404, headers);
       return res.end('not found\n');
     }
-    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size, 'Cache-Control': 'no-cache' });
+    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size, 'Cache-Control': cache ? 'max-age=3600' : 'no-cache' });
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {
