@@ -2,7 +2,8 @@
 # Builds what the benchmark serves: the bench wasm module single-thread (stable, SIMD128) and
 # threaded (pinned nightly, -Z build-std, shared memory) into bench/out/wasm/{simd,threads}, the
 # four paper-config zoo graphs and their ONNX files into bench/out/nets (checked against our
-# output with onnxruntime). Usage: bench/build.sh [simd|threads|nets]...  (default: all)
+# output with onnxruntime); optionally the relaxed-SIMD variants of both modules.
+# Usage: bench/build.sh [simd|threads|relaxed|threads_relaxed|nets]...  (default: simd threads nets)
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
@@ -25,6 +26,20 @@ bindgen() { # <target dir> <out name>
 build_simd() {
   (cd "$bench/wasm" && env -u RUSTFLAGS cargo build --release --target wasm32-unknown-unknown --lib)
   bindgen "$bench/wasm/target" simd
+}
+
+# The optional relaxed-SIMD builds: fused multiply-add in the kernels (simd.rs `madd`).
+build_relaxed() {
+  (cd "$bench/wasm" && RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR="$bench/wasm/target/relaxed" \
+    cargo build --release --target wasm32-unknown-unknown --lib)
+  bindgen "$bench/wasm/target/relaxed" relaxed
+}
+
+build_threads_relaxed() {
+  (cd "$bench/wasm" && RUSTUP_TOOLCHAIN="$NIGHTLY" RUSTFLAGS="${THREAD_RUSTFLAGS/+simd128/+simd128,+relaxed-simd}" \
+    CARGO_TARGET_DIR="$bench/wasm/target/threads-relaxed" \
+    cargo build --release --target wasm32-unknown-unknown --lib --features threads -Z build-std=panic_abort,std)
+  bindgen "$bench/wasm/target/threads-relaxed" threads-relaxed
 }
 
 build_threads() {

@@ -10,18 +10,21 @@ const MIME = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
 };
 
-/** Serves `root` on 127.0.0.1 (`port` 0: any free port); resolves to { url, close() }. */
-export function serveBench(root, port = 0) {
+/** Serves `root` (and `root/../models` at /models/) on 127.0.0.1 (`port` 0: any free port),
+ *  cacheable for an hour when `cache`; resolves to { url, close() }. */
+export function serveBench(root, port = 0, { cache = false } = {}) {
   const server = createServer(async (req, res) => {
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = path.normalize(path.join(root, rel));
-    const info = file.startsWith(root + path.sep) ? await stat(file).catch(() => null) : null;
+    // /models/ is the repository's model folder (tools/fetch-models.sh), for the real-model runs.
+    const [base, sub] = rel.startsWith('/models/') ? [path.resolve(root, '..', 'models'), rel.slice(7)] : [root, rel];
+    const file = path.normalize(path.join(base, sub));
+    const info = file.startsWith(base + path.sep) ? await stat(file).catch(() => null) : null;
     if (!info?.isFile()) {
       res.writeHead(404, headers);
       return res.end('not found\n');
     }
-    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size, 'Cache-Control': 'no-cache' });
+    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size, 'Cache-Control': cache ? 'max-age=3600' : 'no-cache' });
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {

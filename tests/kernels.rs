@@ -10,7 +10,7 @@ use fastrand::Rng;
 use mobilecnn::kernels::conv::{conv, conv_scalar, PackedConv};
 use mobilecnn::kernels::dwconv::{dwconv, dwconv_scalar, PackedDepthwise};
 use mobilecnn::kernels::elementwise::*;
-use mobilecnn::kernels::gemm::{gemm, gemm_scalar, GemmInput, PackedGemm};
+use mobilecnn::kernels::gemm::{gemm_panels, gemm_panels_scalar, NR, gemm, gemm_scalar, GemmInput, PackedGemm};
 use mobilecnn::kernels::pool::*;
 use mobilecnn::kernels::softmax::{softmax, softmax_scalar};
 use mobilecnn::kernels::{naive, Activation, Padding, Window};
@@ -354,6 +354,38 @@ fn gemm_large_shapes() {
     gemm_case(&mut rng, 1, 1280, 1001, 1, 0);
     gemm_case(&mut rng, 49, 160, 960, 1, 20);
     gemm_case(&mut rng, 37, 58, 58, 2, 9);
+}
+
+/// Panel ranges (how threads split one-row GEMMs) write exactly the whole call's columns.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn gemm_panel_ranges_match_whole() {
+    let mut rng = Rng::with_seed(15);
+    for &(m, k, n) in &[(1, 1280, 1000), (1, 7, 33), (3, 17, 41), (5, 64, 8)] {
+        let a = rand_vec(&mut rng, m * k);
+        let packed = PackedGemm::pack(k, n, &rand_vec(&mut rng, k * n), Some(&rand_vec(&mut rng, n)));
+        let input = GemmInput { a: &a, row_stride: k, k_stride: 1 };
+        let mut whole = vec![0.0; m * n];
+        gemm(m, input, &packed, &mut whole, n, Activation::Relu);
+        let panels = n.div_ceil(NR);
+        for cut in [0, 1, panels / 2, panels.saturating_sub(1), panels] {
+            let mut parts = vec![SENTINEL; m * n];
+            for (range, f) in [(0..cut, 0), (cut..panels, 1)] {
+                if range.is_empty() {
+                    continue;
+                }
+                let col = range.start * NR;
+                let out = &mut parts[col..];
+                if f == 0 {
+                    gemm_panels(m, input, &packed, range, out, n, Activation::Relu);
+                } else {
+                    gemm_panels_scalar(m, input, &packed, range, out, n, Activation::Relu);
+                }
+            }
+            // The scalar and SIMD halves agree with the whole call within rounding.
+            check_twins(&format!("gemm panels m={m} k={k} n={n} cut={cut}"), &parts, &whole, dot_tol(k));
+        }
+    }
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -1,7 +1,7 @@
 // The page prepares each network with our single-thread module (the graph and weights for TF.js,
 // the benchmark input and our reference output), then times one runtime in a dedicated module
 // Worker and leaves the result in window.benchResult for bench/run.mjs.
-import init, { Net, bench_input } from '../out/wasm/simd/mobilecnn_bench.js';
+import init, { Net, FileNet, bench_input } from '../out/wasm/simd/mobilecnn_bench.js';
 
 const q = new URLSearchParams(location.search);
 const cfg = {
@@ -20,10 +20,14 @@ async function main() {
   await init();
   const nets = [];
   for (const id of cfg.nets) {
-    const net = new Net(id);
+    // `file:<name>`: a real model file from /models/ (ours through the importers, ORT on the same file).
+    const file = id.startsWith('file:') ? id.slice(5) : null;
+    if (file && cfg.runtime === 'tfjs') continue;
+    const bytes = file ? new Uint8Array(await (await fetch(`/models/${file}`)).arrayBuffer()) : null;
+    const net = file ? new FileNet(bytes) : new Net(id);
     const [h, w, c] = net.input_shape();
     const input = bench_input(h * w * c);
-    const entry = { id, macs: net.macs(), shape: [h, w, c], input, expected: net.run(input) };
+    const entry = { id, file, bytes, macs: net.macs(), shape: [h, w, c], input, expected: net.run(input) };
     if (cfg.runtime === 'tfjs') {
       entry.graph = net.graph_json();
       entry.weights = net.weights();

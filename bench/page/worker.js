@@ -9,23 +9,44 @@ const log = (s) => postMessage({ log: s });
 const RUNTIMES = {
   ours: (cfg) => ours('simd', cfg),
   'ours-threads': (cfg) => ours('threads', cfg),
+  'ours-relaxed': (cfg) => ours('relaxed', cfg),
+  'ours-threads-relaxed': (cfg) => ours('threads-relaxed', cfg),
   tfjs,
   ort,
 };
 
+/** Whether this browser runs relaxed SIMD: validates a 59-byte module whose one function is
+ *  `f32x4.relaxed_madd` of three zero vectors (the probe that picks the relaxed build). */
+export function relaxedSimdSupported() {
+  const zero = Array(16).fill(0);
+  const konst = [0xfd, 0x0c, ...zero];
+  const body = [0x00, ...konst, ...konst, ...konst, 0xfd, 0x85, 0x02, 0x0b];
+  return WebAssembly.validate(new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body,
+  ]));
+}
+
 async function ours(variant, cfg) {
+  if (variant.includes('relaxed') && !relaxedSimdSupported()) throw new Error('this browser has no relaxed SIMD');
   const m = await import(`../out/wasm/${variant}/mobilecnn_bench.js`);
   await m.default();
-  if (variant === 'threads') await m.initThreadPool(cfg.threads);
+  if (variant.startsWith('threads')) await m.initThreadPool(cfg.threads);
+  // Whether two pool threads really run at once (see join_ratio in wasm/src/web.rs).
+  const joinRatio = m.join_ratio ? m.join_ratio(5_000_000) : undefined;
+  if (joinRatio !== undefined) log(`join ratio ${joinRatio.toFixed(2)} (1 = parallel, 2 = serialised)`);
   return {
+    joinRatio,
     threads: m.threads(),
     // Several calls: the first ones may run in V8's baseline tier (a call never tiers up midway).
     peak: cfg.profile ? Math.max(...Array.from({ length: 6 }, () => m.peak_gflops(200_000))) : undefined,
     prepare(net) {
-      const n = new m.Net(net.id);
+      const n = net.file ? new m.FileNet(net.bytes) : new m.Net(net.id);
       return {
         infer: () => n.run(net.input),
-        profile: cfg.profile ? () => JSON.parse(n.profile(net.input, 10)) : undefined,
+        profile: cfg.profile && !net.file ? () => JSON.parse(n.profile(net.input, 10)) : undefined,
         dispose: () => n.free(),
       };
     },
@@ -81,7 +102,7 @@ async function ort(cfg) {
     threads: cfg.threads,
     version: ort.env.versions?.web,
     async prepare(net) {
-      const bytes = await (await fetch(`../out/nets/${net.id}.onnx`)).arrayBuffer();
+      const bytes = net.file ? net.bytes : await (await fetch(`../out/nets/${net.id}.onnx`)).arrayBuffer();
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: cfg.ortopt ?? 'all' });
       const [h, w, c] = net.shape;
       // NHWC → NCHW once, outside the timing (the layout is the model's input contract).
@@ -89,8 +110,17 @@ async function ort(cfg) {
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) nchw[(k * h + y) * w + x] = net.input[(y * w + x) * c + k];
       const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', nchw, [1, c, h, w]) };
       const outName = session.outputNames[0];
+      // Real models may end in logits while ours returns probabilities: compare after a softmax.
+      const probs = (x) => {
+        if (!net.file) return x;
+        const m = Math.max(...x);
+        const e = x.map((v) => Math.exp(v - m));
+        const sum = e.reduce((a, b) => a + b, 0);
+        return Math.abs(x.reduce((a, b) => a + b, 0) - 1) < 1e-3 ? x : e.map((v) => v / sum);
+      };
       return {
         infer: async () => (await session.run(feeds))[outName].data,
+        check: (out) => probs(out),
         dispose: () => session.release(),
       };
     },
@@ -110,7 +140,7 @@ async function run(cfg) {
   for (const net of cfg.nets) {
     const p = await rt.prepare(net);
     const first = await p.infer();
-    const maxdiff = maxAbsDiff(first, net.expected);
+    const maxdiff = maxAbsDiff(p.check ? p.check(first) : first, net.expected);
     for (let i = 0; i < cfg.warmup; i++) await p.infer();
     const times = [];
     for (let i = 0; i < cfg.runs; i++) {
@@ -123,7 +153,7 @@ async function run(cfg) {
     log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}`);
     results.push({ id: net.id, macs: net.macs, times, maxdiff, profile });
   }
-  return { runtime: cfg.runtime, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
+  return { runtime: cfg.runtime, joinRatio: rt.joinRatio, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
 }
 
 function median(xs) {

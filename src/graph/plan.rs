@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::kernels::conv::{conv, PackedConv};
 use crate::kernels::dwconv::{dwconv, PackedDepthwise};
 use crate::kernels::elementwise::{activation, add, affine, copy_channels, gather_channels};
-use crate::kernels::gemm::{gemm, GemmInput, PackedGemm};
+use crate::kernels::gemm::{gemm, gemm_panels, GemmInput, PackedGemm, NR};
 use crate::kernels::pool::{avg_pool, global_avg_pool, max_pool};
 use crate::kernels::softmax::softmax;
 use crate::kernels::{Activation, Padding, Window};
@@ -240,10 +240,12 @@ impl Step {
     }
 
     /// Independent units the step's output splits into: image rows for the sliding-window
-    /// kernels, GEMM rows (pixels) for 1×1 convs, pixels for the element-wise ones. Threads take
-    /// disjoint unit ranges; a step whose output cannot be split has one unit.
+    /// kernels, GEMM rows (pixels) for 1×1 convs, weight panels for a one-row GEMM (a dense
+    /// layer), pixels for the element-wise ones. Threads take disjoint unit ranges; a step whose
+    /// output cannot be split has one unit.
     fn units(&self) -> usize {
         match &self.kernel {
+            Kernel::Gemm { rows: 1, w, .. } => w.n.div_ceil(NR),
             Kernel::Gemm { rows, .. }
             | Kernel::Depthwise { rows, .. }
             | Kernel::Conv { rows, .. }
@@ -280,6 +282,13 @@ impl Step {
             return;
         }
         let read = |loc: &Loc| -> &[f32] { arena.slice(loc.range(bases)) };
+        if let Kernel::Gemm { rows: 1, input, k_stride, w, act } = &self.kernel {
+            // Units are weight panels: this part writes output columns from `units.start * NR`.
+            let start = self.out.range(bases).start + units.start * NR;
+            let out = arena.slice_mut(start..start + (units.end * NR).min(w.n) - units.start * NR);
+            let a = GemmInput { a: read(input), row_stride: input.stride, k_stride: *k_stride };
+            return gemm_panels(1, a, w, units, out, self.out.stride, *act);
+        }
         let view = |loc: &Loc| ChannelView { offset: 0, pixel_stride: loc.stride };
         let (os, c) = (self.out.stride, self.out.c);
         let (first, count) = (units.start, units.len());
@@ -371,13 +380,14 @@ mod threads {
         if parts <= 1 {
             return step.run_units(arena, bases, 0..units);
         }
-        // GEMM parts are whole 4-row micro-tiles.
+        // GEMM parts are whole 4-row micro-tiles (4-panel groups for a dense layer), spread as
+        // evenly as they go: 49 rows are 12, 12, 12 and 13, not 16, 16, 16 and 1.
         let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
-        let per = units.div_ceil(parts).next_multiple_of(align);
+        let tiles = units.div_ceil(align);
+        let parts = parts.min(tiles);
+        let bound = |p: usize| (p * tiles / parts * align).min(units);
         // SAFETY: the parts are disjoint unit ranges of one step.
-        (0..units.div_ceil(per))
-            .into_par_iter()
-            .for_each(|p| unsafe { step.run_units(arena, bases, p * per..((p + 1) * per).min(units)) });
+        (0..parts).into_par_iter().for_each(|p| unsafe { step.run_units(arena, bases, bound(p)..bound(p + 1)) });
     }
 }
 

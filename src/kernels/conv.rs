@@ -198,15 +198,17 @@ pub fn conv_scalar(
 }
 
 /// SIMD128 path: per output pixel and tile of 8 output channels, two f32x4 accumulators; each
-/// input value under the window is splatted once per tile and multiplied into both.
+/// input value under the window is splatted once per tile and multiplied into both. Pairs of
+/// neighbouring pixels whose windows are whole horizontally run two tiles at once (8 accumulators).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use core::arch::wasm32::*;
     use std::ops::Range;
 
     use super::{
         check, input_coord, tap_range, Activation, ChannelView, PackedConv, Shape, Window, CO,
     };
+    use core::arch::wasm32::v128;
+
     use crate::kernels::simd::{bounds, clamp, ld, madd, splat, st8};
 
     #[allow(clippy::too_many_arguments)]
@@ -225,16 +227,57 @@ mod simd {
         let (lo, hi) = bounds(act);
         let tile_len = PackedConv::tile_len(w.kh * w.kw * w.cin);
         let (ip, wp, op) = (input.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
+        let tiles = w.cout.div_ceil(CO);
+        let full_x = |ox: usize| tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w).len() == win.kw;
         for oy in rows.clone() {
             let ty = tap_range(oy * win.stride_h, win.pad.top, win.kh, s.h);
-            for ox in 0..ow {
-                let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w);
+            let mut ox = 0;
+            while ox < ow {
+                let o = op.wrapping_add(((oy - rows.start) * ow + ox) * out_pixel_stride);
                 // SAFETY: `check` proved the input holds every in-bounds pixel of the view and the
                 // output every pixel of the row block; only in-bounds taps and `cin` channels
-                // are read, and the packed tiles hold `cin * kh * kw` rows of `CO` weights.
+                // are read (a pair is only taken when both windows are whole horizontally), and
+                // the packed tiles hold `cin * kh * kw` rows of `CO` weights.
                 unsafe {
-                    let o = op.add(((oy - rows.start) * ow + ox) * out_pixel_stride);
-                    for t in 0..w.cout.div_ceil(CO) {
+                    if ox + 1 < ow && full_x(ox) && full_x(ox + 1) {
+                        // Two pixels × two tiles per step: each weight load serves two pixels and
+                        // each splat two tiles, so multiply-adds rather than loads bound the loop.
+                        let first = ox * win.stride_w - win.pad.left;
+                        let at = |iy: usize, kx: usize| ip.add(v.offset + (iy * s.w + first + kx) * v.pixel_stride);
+                        let next = win.stride_w * v.pixel_stride;
+                        let o1 = o.add(out_pixel_stride);
+                        let mut t = 0;
+                        while t < tiles {
+                            let two = t + 1 < tiles;
+                            let wt = [wp.add(t * tile_len), wp.add((t + two as usize) * tile_len)];
+                            let b = [ld(wt[0]), ld(wt[0].add(4)), ld(wt[1]), ld(wt[1].add(4))];
+                            let mut acc = [b, b];
+                            for ky in ty.clone() {
+                                let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
+                                let tap = (1 + ky * w.kw * w.cin) * CO;
+                                let row = (at(iy, 0), v.pixel_stride, next, wt[0].add(tap), wt[1].add(tap));
+                                match (two, w.kw == 3 && w.cin == 3) {
+                                    // The RGB stem: 9 taps fully unrolled.
+                                    (true, true) => pair_taps::<2, 3, 3>(&mut acc, row, 3, 3),
+                                    (false, true) => pair_taps::<1, 3, 3>(&mut acc, row, 3, 3),
+                                    (true, false) => pair_taps::<2, 0, 0>(&mut acc, row, w.kw, w.cin),
+                                    (false, false) => pair_taps::<1, 0, 0>(&mut acc, row, w.kw, w.cin),
+                                }
+                            }
+                            for (o, a) in [o, o1].into_iter().zip(acc) {
+                                st8(o.add(t * CO), clamp(a[0], lo, hi), clamp(a[1], lo, hi), w.cout - t * CO);
+                                if two {
+                                    let t1 = t + 1;
+                                    st8(o.add(t1 * CO), clamp(a[2], lo, hi), clamp(a[3], lo, hi), w.cout - t1 * CO);
+                                }
+                            }
+                            t += 2;
+                        }
+                        ox += 2;
+                        continue;
+                    }
+                    let tx = tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w);
+                    for t in 0..tiles {
                         let wt = wp.add(t * tile_len);
                         let (mut a0, mut a1) = (ld(wt), ld(wt.add(4)));
                         for ky in ty.clone() {
@@ -259,6 +302,38 @@ mod simd {
                         );
                     }
                 }
+                ox += 1;
+            }
+        }
+    }
+
+    /// One window row of the two-pixel × `T`-tile kernel (`T` = 1 or 2): `kw` taps of `cin`
+    /// channels (compile-time `KW`, `CIN` when non-zero, so the loops unroll). `row` is the first pixel's first tap, the
+    /// pixel stride, the offset to the second pixel, and the two tiles' weights for this row.
+    #[inline(always)]
+    unsafe fn pair_taps<const T: usize, const KW: usize, const CIN: usize>(
+        acc: &mut [[v128; 4]; 2],
+        row: (*const f32, usize, usize, *const f32, *const f32),
+        kw: usize,
+        cin: usize,
+    ) {
+        let (src, pixel, next, mut w0, mut w1) = row;
+        let kw = if KW > 0 { KW } else { kw };
+        let cin = if CIN > 0 { CIN } else { cin };
+        for kx in 0..kw {
+            let p = src.add(kx * pixel);
+            for ci in 0..cin {
+                let x = [splat(p.add(ci)), splat(p.add(next + ci))];
+                for (a, &x) in acc.iter_mut().zip(&x) {
+                    a[0] = madd(a[0], x, ld(w0));
+                    a[1] = madd(a[1], x, ld(w0.add(4)));
+                    if T == 2 {
+                        a[2] = madd(a[2], x, ld(w1));
+                        a[3] = madd(a[3], x, ld(w1.add(4)));
+                    }
+                }
+                w0 = w0.add(CO);
+                w1 = w1.add(CO);
             }
         }
     }

@@ -5,7 +5,10 @@
 //! where `A(i, kk) = a[i * a_row_stride + kk * a_k_stride]`. A grouped 1×1 conv is one call per
 //! group (each group has its own `PackedGemm`, and `a`/`out` slices start at the group's channels);
 //! a folded channel shuffle shows up as `a_k_stride > 1`. Rows are independent, so a caller splits
-//! work by slicing `a` and `out` at a row boundary and passing a smaller `m`.
+//! work by slicing `a` and `out` at a row boundary and passing a smaller `m`; a one-row call (a
+//! dense layer) splits by weight panels instead, with [`gemm_panels`].
+
+use std::ops::Range;
 
 use super::Activation;
 
@@ -61,8 +64,14 @@ impl PackedGemm {
 }
 
 /// Checks the operand extents once, so the SIMD path's raw-pointer loops stay in bounds.
-fn check(m: usize, a: &GemmInput, w: &PackedGemm, out: &[f32], out_stride: usize) {
-    if m == 0 {
+fn check(m: usize, a: &GemmInput, w: &PackedGemm, panels: &Range<usize>, out: &[f32], out_stride: usize) {
+    assert_eq!(
+        w.data.len(),
+        w.n.div_ceil(NR) * PackedGemm::panel_len(w.k),
+        "gemm: bad packing"
+    );
+    assert!(panels.start <= panels.end && panels.end <= w.n.div_ceil(NR), "gemm: panels {panels:?} beyond {}", w.n);
+    if m == 0 || panels.is_empty() {
         return;
     }
     if w.k > 0 {
@@ -73,14 +82,10 @@ fn check(m: usize, a: &GemmInput, w: &PackedGemm, out: &[f32], out_stride: usize
             a.a.len()
         );
     }
+    let cols = (panels.end * NR).min(w.n) - panels.start * NR;
     assert!(
-        out.len() >= (m - 1) * out_stride + w.n,
+        out.len() >= (m - 1) * out_stride + cols,
         "gemm: output too short"
-    );
-    assert_eq!(
-        w.data.len(),
-        w.n.div_ceil(NR) * PackedGemm::panel_len(w.k),
-        "gemm: bad packing"
     );
 }
 
@@ -93,10 +98,24 @@ pub fn gemm(
     out_stride: usize,
     act: Activation,
 ) {
+    gemm_panels(m, a, w, 0..w.n.div_ceil(NR), out, out_stride, act)
+}
+
+/// [`gemm`] restricted to weight panels `panels` (output columns `panels.start * NR ..`, at
+/// most `n`); `out` starts at the first of those columns. Threads split one-row calls this way.
+pub fn gemm_panels(
+    m: usize,
+    a: GemmInput,
+    w: &PackedGemm,
+    panels: Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+    act: Activation,
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::gemm(m, a, w, out, out_stride, act);
+    simd::gemm(m, a, w, panels, out, out_stride, act);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    gemm_scalar(m, a, w, out, out_stride, act);
+    gemm_panels_scalar(m, a, w, panels, out, out_stride, act);
 }
 
 /// Scalar twin of [`gemm`]: one row at a time, an `NR`-wide accumulator per panel.
@@ -108,12 +127,27 @@ pub fn gemm_scalar(
     out_stride: usize,
     act: Activation,
 ) {
-    check(m, &a, w, out, out_stride);
+    gemm_panels_scalar(m, a, w, 0..w.n.div_ceil(NR), out, out_stride, act)
+}
+
+/// Scalar twin of [`gemm_panels`].
+pub fn gemm_panels_scalar(
+    m: usize,
+    a: GemmInput,
+    w: &PackedGemm,
+    panels: Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+    act: Activation,
+) {
+    check(m, &a, w, &panels, out, out_stride);
     let (lo, hi) = act.bounds();
+    let panel_len = PackedGemm::panel_len(w.k);
     for i in 0..m {
         let arow = &a.a[i * a.row_stride..];
         let orow = &mut out[i * out_stride..];
-        for (p, panel) in w.data.chunks_exact(PackedGemm::panel_len(w.k)).enumerate() {
+        for p in panels.clone() {
+            let panel = &w.data[p * panel_len..(p + 1) * panel_len];
             let mut acc = [0.0f32; NR];
             acc.copy_from_slice(&panel[..NR]);
             for (kk, wrow) in panel[NR..].chunks_exact(NR).enumerate() {
@@ -122,8 +156,8 @@ pub fn gemm_scalar(
                     *s += av * wv;
                 }
             }
-            let j0 = p * NR;
-            let nj = (w.n - j0).min(NR);
+            let j0 = (p - panels.start) * NR;
+            let nj = (w.n - p * NR).min(NR);
             for (o, &s) in orow[j0..j0 + nj].iter_mut().zip(&acc) {
                 *o = s.max(lo).min(hi);
             }
@@ -155,6 +189,8 @@ mod simd {
         row_stride: usize,
         k_stride: usize,
         out_stride: usize,
+        /// The panel `out` starts at.
+        p0: usize,
         lo: v128,
         hi: v128,
     }
@@ -163,12 +199,13 @@ mod simd {
         m: usize,
         a: GemmInput,
         w: &PackedGemm,
+        panels: Range<usize>,
         out: &mut [f32],
         out_stride: usize,
         act: Activation,
     ) {
-        check(m, &a, w, out, out_stride);
-        if m == 0 || w.n == 0 {
+        check(m, &a, w, &panels, out, out_stride);
+        if m == 0 || panels.is_empty() {
             return;
         }
         let (lo, hi) = bounds(act);
@@ -178,17 +215,17 @@ mod simd {
             row_stride: a.row_stride,
             k_stride: a.k_stride,
             out_stride,
+            p0: panels.start,
             lo,
             hi,
         };
-        let panels = 0..w.n.div_ceil(NR);
         let (ap, wp, op) = (a.a.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
         // SAFETY: `check` proved every A element, packed panel and output element addressed
         // below is inside its slice; pointers that may point past the end (A when k = 0, the
         // tail rows when m % 4 = 0) are formed with wrapping arithmetic and never dereferenced.
         unsafe {
             if m == 1 {
-                dense(ap, wp, op, &g);
+                dense(ap, wp, op, &g, panels);
                 return;
             }
             let mut i = 0;
@@ -244,7 +281,7 @@ mod simd {
                 wk = wk.add(NR);
             }
             for (r, [v0, v1]) in acc.into_iter().enumerate() {
-                let o = out.add(r * g.out_stride + p * NR);
+                let o = out.add(r * g.out_stride + (p - g.p0) * NR);
                 st8(
                     o,
                     clamp(v0, g.lo, g.hi),
@@ -257,11 +294,10 @@ mod simd {
 
     /// One row against `DENSE_PANELS` panels at a time (then the leftover panels one by one).
     #[inline(always)]
-    unsafe fn dense(a: *const f32, w: *const f32, out: *mut f32, g: &Geo) {
+    unsafe fn dense(a: *const f32, w: *const f32, out: *mut f32, g: &Geo, panels: Range<usize>) {
         let panel_len = PackedGemm::panel_len(g.k);
-        let panels = g.n.div_ceil(NR);
-        let mut p = 0;
-        while p + DENSE_PANELS <= panels {
+        let mut p = panels.start;
+        while p + DENSE_PANELS <= panels.end {
             let mut wq = [w; DENSE_PANELS];
             let mut acc = [[f32x4_splat(0.0); 2]; DENSE_PANELS];
             for q in 0..DENSE_PANELS {
@@ -282,7 +318,7 @@ mod simd {
             for (q, [v0, v1]) in acc.into_iter().enumerate() {
                 let j0 = (p + q) * NR;
                 st8(
-                    out.add(j0),
+                    out.add(j0 - g.p0 * NR),
                     clamp(v0, g.lo, g.hi),
                     clamp(v1, g.lo, g.hi),
                     (g.n - j0).min(NR),
@@ -290,6 +326,6 @@ mod simd {
             }
             p += DENSE_PANELS;
         }
-        rows::<1>(a, w, out, g, p..panels);
+        rows::<1>(a, w, out, g, p..panels.end);
     }
 }

@@ -123,3 +123,55 @@ pub fn peak_gflops(iters: u32) -> f64 {
     let flops = iters as f64 * ((2 * PEAK_CHAINS + 1) * 4) as f64;
     flops / best / 1e6
 }
+
+/// A real model file (ONNX or TFLite) through mobilecnn's importers: what an application runs.
+#[wasm_bindgen]
+pub struct FileNet(mobilecnn::model::Model);
+
+#[wasm_bindgen]
+impl FileNet {
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<FileNet, JsError> {
+        mobilecnn::model::Model::from_bytes(bytes).map(FileNet).map_err(err)
+    }
+
+    pub fn macs(&self) -> f64 {
+        self.0.layer_costs().iter().map(|c| c.macs).sum::<u64>() as f64
+    }
+
+    /// `[h, w, c]` of the (NHWC) input.
+    pub fn input_shape(&self) -> Vec<u32> {
+        let s = self.0.meta().input_size as u32;
+        vec![s, s, (self.0.input_len() as u32) / (s * s)]
+    }
+
+    /// Class probabilities (the model's softmax applied when it outputs logits).
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsError> {
+        self.0.run(input).map(<[f32]>::to_vec).map_err(err)
+    }
+}
+
+/// Wall-clock ms of `rayon::join` over two equal register-only loops (each `iters` long), over
+/// the ms of one alone: ~1 when the pool really runs them in parallel, ~2 when serialised.
+#[cfg(feature = "threads")]
+#[wasm_bindgen]
+pub fn join_ratio(iters: u32) -> f64 {
+    let spin = || {
+        let mut acc = f32x4_splat(black_box(1.0));
+        let one = f32x4_splat(black_box(1.0));
+        for _ in 0..iters {
+            acc = f32x4_mul(acc, one);
+        }
+        black_box(acc);
+    };
+    let mut best = [f64::INFINITY; 2];
+    for _ in 0..10 {
+        let t = now();
+        rayon::join(spin, || {});
+        best[0] = best[0].min(now() - t);
+        let t = now();
+        rayon::join(spin, spin);
+        best[1] = best[1].min(now() - t);
+    }
+    best[1] / best[0]
+}
