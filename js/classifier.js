@@ -4,11 +4,13 @@
 import { catalogue } from './catalogue.js';
 import { download, verifySha256 } from './download.js';
 import { MobileCnnError } from './errors.js';
-import { supportsSimd, supportsThreads } from './features.js';
+import { supportsRelaxedSimd, supportsSimd, supportsThreads } from './features.js';
 import { captureFrame, greyFrame } from './frames.js';
 import { acquire, release, terminateIdle } from './workers.js';
 
-// Located relative to this module so bundlers (Vite) copy them and static servers find them.
+// Located relative to this module so bundlers (Vite) copy them and static servers find them (each URL
+// written out whole: bundlers only see literal `new URL('…', import.meta.url)`). The -relaxed builds are the
+// same code with relaxed SIMD (fused multiply-add), used where the browser validates it.
 const BUILDS = {
   simd: {
     worker: () => new URL('./worker-simd.js', import.meta.url),
@@ -17,6 +19,14 @@ const BUILDS = {
   threads: {
     worker: () => new URL('./worker-threads.js', import.meta.url),
     wasm: () => new URL('./threads/mobilecnn_bg.wasm', import.meta.url),
+  },
+  'simd-relaxed': {
+    worker: () => new URL('./worker-simd-relaxed.js', import.meta.url),
+    wasm: () => new URL('./simd-relaxed/mobilecnn_bg.wasm', import.meta.url),
+  },
+  'threads-relaxed': {
+    worker: () => new URL('./worker-threads-relaxed.js', import.meta.url),
+    wasm: () => new URL('./threads-relaxed/mobilecnn_bg.wasm', import.meta.url),
   },
 };
 const MAX_DEFAULT_THREADS = 8;
@@ -36,8 +46,12 @@ export class Classifier {
     if (!supportsSimd()) {
       throw new MobileCnnError('no-simd', 'this browser does not support WebAssembly SIMD128, which mobilecnn needs');
     }
-    const { threads = 'auto', onProgress } = options;
+    const { threads = 'auto', relaxedSimd = true, onProgress } = options;
+    if (typeof relaxedSimd !== 'boolean') {
+      throw new MobileCnnError('input', `relaxedSimd must be true or false, not ${relaxedSimd}`);
+    }
     const useThreads = threads !== false && supportsThreads();
+    const suffix = relaxedSimd && supportsRelaxedSimd() ? '-relaxed' : '';
     const threadCount = useThreads ? requestedThreads(threads) : 1;
     const progress = (phase) => onProgress && ((loaded, total) => onProgress({ phase, loaded, total }));
     const model = resolveSource(source, options);
@@ -46,13 +60,13 @@ export class Classifier {
     modelBytes?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let clf;
     try {
-      clf = await Classifier.#start(useThreads ? 'threads' : 'simd', threadCount, progress('wasm'));
+      clf = await Classifier.#start((useThreads ? 'threads' : 'simd') + suffix, threadCount, progress('wasm'));
     } catch (e) {
       if (!useThreads || e.code === 'download') throw e;
       // A thread pool that cannot start (a browser quirk, a server without CORP on the worker) must
       // not leave the page without a classifier: the single-thread build needs none of it.
       console.warn(`mobilecnn: the threaded build failed (${e.message}); using the single-thread build`);
-      clf = await Classifier.#start('simd', 1, progress('wasm'));
+      clf = await Classifier.#start('simd' + suffix, 1, progress('wasm'));
     }
     try {
       const bytes = await modelBytes;
@@ -90,7 +104,7 @@ export class Classifier {
     terminateIdle();
   }
 
-  /** Model and runtime facts: format, inputSize, build ('simd' | 'threads'), threads, sizes, costs. */
+  /** Model and runtime facts: format, inputSize, build ('simd' | 'threads', '-relaxed' appended for the relaxed SIMD builds), threads, sizes, costs. */
   get info() {
     return this.#info;
   }

@@ -51,6 +51,8 @@ export const defaultModelId: string;
 
 export function supportsSimd(): boolean;
 export function supportsThreads(): boolean;
+/** Whether this browser validates wasm relaxed SIMD (then the relaxed builds are used unless `relaxedSimd: false`). */
+export function supportsRelaxedSimd(): boolean;
 
 export interface Progress {
   phase: 'wasm' | 'model';
@@ -62,6 +64,8 @@ export interface Progress {
 export interface LoadOptions {
   /** false: single-thread build. 'auto' | true (default): threads when crossOriginIsolated. A number: that many threads. */
   threads?: boolean | 'auto' | number;
+  /** true (default): the relaxed SIMD build (fused multiply-add) where the browser supports it. false: never. */
+  relaxedSimd?: boolean;
   onProgress?: (progress: Progress) => void;
   /** For files that do not declare their preprocessing. */
   preprocessing?: Preprocessing | CataloguePreprocessing;
@@ -124,7 +128,8 @@ export interface ClassifierInfo {
   labelOffset: number;
   output: 'logits' | 'probabilities';
   preprocessing: Preprocessing | null;
-  build: 'simd' | 'threads';
+  /** Which wasm runs: '-relaxed' ones use relaxed SIMD (fused multiply-add). */
+  build: 'simd' | 'threads' | 'simd-relaxed' | 'threads-relaxed';
   /** Threads running inference (1 for the simd build). */
   threads: number;
   version: string;

@@ -87,7 +87,7 @@ export async function acquire(build, urls, threads, onProgress) {
   const conn = new Connection(build, urls.worker(), threads);
   try {
     const info = await conn.call({ type: 'init', module, threads });
-    conn.info = { build: info.threads ? 'threads' : 'simd', threads: info.threadCount, version: info.version, wasmBytes: bytes };
+    conn.info = { build, threads: info.threadCount, version: info.version, wasmBytes: bytes };
     return conn;
   } catch (e) {
     conn.terminate();

@@ -1,6 +1,6 @@
-// Assembles pkg/ (the npm package `mobilecnn`) from js/ and the two wasm-pack builds in build/wasm/.
+// Assembles pkg/ (the npm package `mobilecnn`) from js/ and the four wasm-pack builds in build/wasm/.
 // Each build's wasm-bindgen glue is joined with js/worker.js into one self-contained worker module
-// (worker-simd.js, worker-threads.js): bundlers then copy a single file, and wasm-bindgen-rayon's helper
+// (worker-simd.js, worker-threads.js, worker-simd-relaxed.js, worker-threads-relaxed.js): bundlers then copy a single file, and wasm-bindgen-rayon's helper
 // threads (its `no-bundler` flavour) re-import that same file by its own URL.
 // Usage: node scripts/build-package.mjs   (scripts/build-package.sh runs it and prints the sizes)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ const die = (msg) => {
   process.exit(1);
 };
 
-const BUILDS = ['simd', 'threads'];
+const BUILDS = ['simd', 'threads', 'simd-relaxed', 'threads-relaxed'];
 const BLOB_SPAWN = /let scriptBlob = await fetch\(import\.meta\.url\)\.then\(r => r\.blob\(\)\);\s*let url = URL\.createObjectURL\(scriptBlob\);/;
 for (const b of BUILDS) {
   for (const f of ['mobilecnn.js', 'mobilecnn_bg.wasm']) {
@@ -105,8 +105,8 @@ const pkg = {
     './imagenet_classes.txt': './imagenet_classes.txt',
     './package.json': './package.json',
   },
-  files: ['*.js', '*.d.ts', 'simd/', 'threads/', 'catalogue.json', 'imagenet_classes.txt', 'README.md'],
-  sideEffects: ['./worker-simd.js', './worker-threads.js'],
+  files: ['*.js', '*.d.ts', ...BUILDS.map((b) => `${b}/`), 'catalogue.json', 'imagenet_classes.txt', 'README.md'],
+  sideEffects: BUILDS.map((b) => `./worker-${b}.js`),
   keywords: ['mobilenet', 'shufflenet', 'image-classification', 'webassembly', 'simd', 'wasm', 'tflite', 'onnx'],
 };
 writeFileSync(join(out, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);

@@ -2,8 +2,10 @@
 # Builds the two wasm modules the npm package ships (wasm-pack --target web, release):
 #   build/wasm/simd/     single-thread SIMD128, stable Rust — runs everywhere
 #   build/wasm/threads/  SIMD128 + threads (wasm-bindgen-rayon), pinned nightly with -Z build-std
-# then checks each really contains SIMD (f32x4 ops) and prints raw and gzipped sizes.
-# Usage: scripts/build-wasm.sh [simd|threads]...   (default: both)
+#   build/wasm/simd-relaxed/, build/wasm/threads-relaxed/  the same plus relaxed SIMD (fused multiply-add
+#                        in the kernels, src/kernels/simd.rs `madd`); the package picks them where a probe validates
+# then checks each really contains SIMD (f32x4 ops; relaxed ops in the relaxed ones) and prints raw and gzipped sizes.
+# Usage: scripts/build-wasm.sh [simd|threads|simd-relaxed|threads-relaxed]...   (default: all four)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$MOBILECNN_ROOT"
@@ -16,19 +18,31 @@ THREAD_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128 \
 -C link-arg=--shared-memory -C link-arg=--max-memory=1073741824 -C link-arg=--import-memory \
 -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
 -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
+# RUSTFLAGS replaces .cargo/config.toml's flags (pitfall 5), so the relaxed builds name +simd128 themselves.
+RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
+THREAD_RELAXED_RUSTFLAGS="${THREAD_RUSTFLAGS/+simd128/+simd128,+relaxed-simd}"
 
 # The number of f32x4 instructions in a module (binaryen's disassembler from npm).
 count_simd() { wasm-dis "$1" 2>/dev/null | grep -c 'f32x4' || true; }
+# The number of relaxed SIMD instructions (f32x4.relaxed_madd and kin).
+count_relaxed() { wasm-dis "$1" 2>/dev/null | grep -c 'relaxed' || true; }
 
 report() {
-  local name="$1" wasm="$out_root/$1/mobilecnn_bg.wasm" simd raw gz
+  local name="$1" wasm="$out_root/$1/mobilecnn_bg.wasm" simd relaxed raw gz
   [[ -f "$wasm" ]] || die "$name: $wasm was not produced"
   simd="$(count_simd "$wasm")"
+  relaxed="$(count_relaxed "$wasm")"
   raw="$(wc -c < "$wasm")"
   gz="$(gzip -9c "$wasm" | wc -c)"
-  printf '[build-wasm] %-8s %s: %d bytes raw, %d gzipped, %d f32x4 instructions\n' "$name" "$wasm" "$raw" "$gz" "$simd"
+  printf '[build-wasm] %-15s %s: %d bytes raw, %d gzipped, %d f32x4 instructions, %d relaxed\n' \
+    "$name" "$wasm" "$raw" "$gz" "$simd" "$relaxed"
   [[ "$simd" -gt 0 ]] || die "$name: no f32x4 instruction in $wasm — SIMD128 was lost (a global RUSTFLAGS?) or no export reaches the kernels"
-  if [[ "$name" == threads ]] && ! wasm-dis "$wasm" 2>/dev/null | grep -qE '\(import "[^"]*" "memory" \(memory .*shared'; then
+  if [[ "$name" == *relaxed ]]; then
+    [[ "$relaxed" -gt 0 ]] || die "$name: no relaxed SIMD instruction in $wasm — +relaxed-simd was lost"
+  else
+    [[ "$relaxed" -eq 0 ]] || die "$name: $wasm has relaxed SIMD instructions; it must run where relaxed SIMD does not"
+  fi
+  if [[ "$name" == threads* ]] && ! wasm-dis "$wasm" 2>/dev/null | grep -qE '\(import "[^"]*" "memory" \(memory .*shared'; then
     die "threads: $wasm does not import a shared memory"
   fi
 }
@@ -47,12 +61,32 @@ build_threads() {
     -- --features threads -Z build-std=panic_abort,std
 }
 
+build_simd_relaxed() {
+  log "simd-relaxed: stable, single thread, +relaxed-simd"
+  # Own target dir: other RUSTFLAGS would otherwise rebuild (and evict) the plain build's artefacts.
+  RUSTFLAGS="$RELAXED_RUSTFLAGS" CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/simd-relaxed" \
+    wasm-pack build --target web --release --mode no-install --out-dir "$out_root/simd-relaxed" --out-name mobilecnn
+}
+
+build_threads_relaxed() {
+  rustup toolchain list | grep -q "^$NIGHTLY" || die "$NIGHTLY missing: run scripts/setup.sh (without SETUP_NIGHTLY=0)"
+  log "threads-relaxed: $NIGHTLY, -Z build-std, --features threads, +relaxed-simd"
+  RUSTUP_TOOLCHAIN="$NIGHTLY" RUSTFLAGS="$THREAD_RELAXED_RUSTFLAGS" CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/threads-relaxed" \
+    wasm-pack build --target web --release --mode no-install --out-dir "$out_root/threads-relaxed" --out-name mobilecnn \
+    -- --features threads -Z build-std=panic_abort,std
+}
+
 builds=("$@")
-[[ ${#builds[@]} -gt 0 ]] || builds=(simd threads)
+[[ ${#builds[@]} -gt 0 ]] || builds=(simd threads simd-relaxed threads-relaxed)
 for b in "${builds[@]}"; do
+  start=$SECONDS
   case "$b" in
-    simd) build_simd; report simd ;;
-    threads) build_threads; report threads ;;
-    *) die "unknown build '$b' (simd or threads)" ;;
+    simd) build_simd ;;
+    threads) build_threads ;;
+    simd-relaxed) build_simd_relaxed ;;
+    threads-relaxed) build_threads_relaxed ;;
+    *) die "unknown build '$b' (simd, threads, simd-relaxed or threads-relaxed)" ;;
   esac
+  report "$b"
+  log "$b built in $((SECONDS - start)) s"
 done

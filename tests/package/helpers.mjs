@@ -141,7 +141,7 @@ export async function runPage(context, url, { timeout = 120_000 } = {}) {
  */
 export function pageScript(specifier) {
   return `
-import { Classifier, MobileCnnError, catalogue, defaultModelId, supportsSimd } from '${specifier}';
+import { Classifier, MobileCnnError, catalogue, defaultModelId, supportsRelaxedSimd, supportsSimd } from '${specifier}';
 
 async function main() {
   const img = new Image();
@@ -172,6 +172,7 @@ async function main() {
   window.result = {
     crossOriginIsolated: self.crossOriginIsolated,
     simd: supportsSimd(),
+    relaxed: supportsRelaxedSimd(),
     catalogueIds: catalogue.map((m) => m.id),
     top: fromImage.predictions,
     timings: fromImage.timings,
@@ -205,11 +206,13 @@ export function checkResult(assert, r, { isolated }) {
   assert.equal(r.info.format, 'tflite');
   assert.equal(r.info.inputSize, 224);
   assert.ok(r.info.wasmBytes > 10_000 && r.info.modelBytes > 1_000_000);
+  // The relaxed SIMD variant wherever the probe validates (tests/package/relaxed.test.mjs checks the choice).
+  const relaxed = r.relaxed ? '-relaxed' : '';
   if (isolated) {
-    assert.equal(r.info.build, 'threads');
+    assert.equal(r.info.build, `threads${relaxed}`);
     assert.ok(r.info.threads > 1, `threads ${r.info.threads}`);
   } else {
-    assert.equal(r.info.build, 'simd');
+    assert.equal(r.info.build, `simd${relaxed}`);
     assert.equal(r.info.threads, 1);
   }
   assert.ok(r.profile.layers > 20);

@@ -173,17 +173,21 @@ function modelFailed(error, what, retry) {
 }
 
 function showBuild(info) {
-  const build = info?.build === 'threads' ? 'threads' : 'simd';
+  const build = info?.build?.startsWith('threads') ? 'threads' : 'simd';
+  const relaxed = Boolean(info?.build?.endsWith('-relaxed')); // fused multiply-add (relaxed SIMD)
   const threads = info?.threads ?? 1;
+  const simd = relaxed ? 'WASM relaxed SIMD' : 'WASM SIMD';
   const text = build === 'threads'
-    ? `WASM SIMD · ${threads} thread${threads === 1 ? '' : 's'}`
-    : `WASM SIMD · 1 thread${window.crossOriginIsolated ? '' : ' (not isolated)'}`;
+    ? `${simd} · ${threads} thread${threads === 1 ? '' : 's'}`
+    : `${simd} · 1 thread${window.crossOriginIsolated ? '' : ' (not isolated)'}`;
   $('build').textContent = text;
   $('build').className = 'build simd';
-  $('build').title = build === 'threads'
+  $('build').title = (build === 'threads'
     ? 'Threaded SIMD build: the page is cross-origin isolated, so the worker shares memory with a thread pool.'
-    : 'Single-thread SIMD build' + (window.crossOriginIsolated ? '.' : ': the page is not cross-origin isolated, so threads are unavailable.');
+    : 'Single-thread SIMD build' + (window.crossOriginIsolated ? '.' : ': the page is not cross-origin isolated, so threads are unavailable.'))
+    + (relaxed ? ' Relaxed SIMD: the kernels use fused multiply-add.' : '');
   document.documentElement.dataset.build = build;
+  document.documentElement.dataset.relaxed = String(relaxed);
   document.documentElement.dataset.threads = String(threads);
 }
 
