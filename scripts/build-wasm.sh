@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the two wasm modules the npm package ships (wasm-pack --target web, release):
+# Builds the four wasm modules the npm package ships (wasm-pack --target web, release):
 #   build/wasm/simd/     single-thread SIMD128, stable Rust — runs everywhere
 #   build/wasm/threads/  SIMD128 + threads (wasm-bindgen-rayon), pinned nightly with -Z build-std
 #   build/wasm/simd-relaxed/, build/wasm/threads-relaxed/  the same plus relaxed SIMD (fused multiply-add
-#                        in the kernels, src/kernels/simd.rs `madd`); the package picks them where a probe validates
+#                        in the kernels, src/kernels/simd.rs `madd`); the package picks them where a probe validates.
+#                        Built after their plain twin, they recompile our crate only (~30 s each; see below).
 # then checks each really contains SIMD (f32x4 ops; relaxed ops in the relaxed ones) and prints raw and gzipped sizes.
 # Usage: scripts/build-wasm.sh [simd|threads|simd-relaxed|threads-relaxed]...   (default: all four)
 set -euo pipefail
@@ -18,9 +19,6 @@ THREAD_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128 \
 -C link-arg=--shared-memory -C link-arg=--max-memory=1073741824 -C link-arg=--import-memory \
 -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
 -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
-# RUSTFLAGS replaces .cargo/config.toml's flags (pitfall 5), so the relaxed builds name +simd128 themselves.
-RELAXED_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd"
-THREAD_RELAXED_RUSTFLAGS="${THREAD_RUSTFLAGS/+simd128/+simd128,+relaxed-simd}"
 
 # The number of f32x4 instructions in a module (binaryen's disassembler from npm).
 count_simd() { wasm-dis "$1" 2>/dev/null | grep -c 'f32x4' || true; }
@@ -61,19 +59,33 @@ build_threads() {
     -- --features threads -Z build-std=panic_abort,std
 }
 
+# Only our crate needs +relaxed-simd (the `madd` cfg lives in src/kernels/simd.rs), so the relaxed builds
+# reuse the plain build's target dir: `cargo rustc` gives the flag to our crate alone, and the dependencies
+# (and build-std's std) compiled for the plain build are reused. Then what wasm-pack does: wasm-bindgen, wasm-opt -O.
+# It replaces our crate's artefact there: a later plain build recompiles our crate only.
+build_relaxed_from() { # <name> <target dir> [cargo args...]
+  local name="$1" target="$2" out="$out_root/$1"
+  shift 2
+  local want
+  want="$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')"
+  [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $want" ]] || die "wasm-bindgen $want (Cargo.lock) not on PATH: run scripts/setup.sh"
+  CARGO_TARGET_DIR="$target" cargo rustc --release --target wasm32-unknown-unknown --lib "$@" \
+    -- -C target-feature=+relaxed-simd
+  rm -rf "$out"
+  wasm-bindgen --target web --out-dir "$out" --out-name mobilecnn "$target/wasm32-unknown-unknown/release/mobilecnn.wasm"
+  wasm-opt -O "$out/mobilecnn_bg.wasm" -o "$out/mobilecnn_bg.wasm"
+}
+
 build_simd_relaxed() {
-  log "simd-relaxed: stable, single thread, +relaxed-simd"
-  # Own target dir: other RUSTFLAGS would otherwise rebuild (and evict) the plain build's artefacts.
-  RUSTFLAGS="$RELAXED_RUSTFLAGS" CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/simd-relaxed" \
-    wasm-pack build --target web --release --mode no-install --out-dir "$out_root/simd-relaxed" --out-name mobilecnn
+  log "simd-relaxed: stable, single thread, +relaxed-simd for our crate"
+  build_relaxed_from simd-relaxed "$MOBILECNN_ROOT/target"
 }
 
 build_threads_relaxed() {
   rustup toolchain list | grep -q "^$NIGHTLY" || die "$NIGHTLY missing: run scripts/setup.sh (without SETUP_NIGHTLY=0)"
-  log "threads-relaxed: $NIGHTLY, -Z build-std, --features threads, +relaxed-simd"
-  RUSTUP_TOOLCHAIN="$NIGHTLY" RUSTFLAGS="$THREAD_RELAXED_RUSTFLAGS" CARGO_TARGET_DIR="$MOBILECNN_ROOT/target/threads-relaxed" \
-    wasm-pack build --target web --release --mode no-install --out-dir "$out_root/threads-relaxed" --out-name mobilecnn \
-    -- --features threads -Z build-std=panic_abort,std
+  log "threads-relaxed: $NIGHTLY, -Z build-std, --features threads, +relaxed-simd for our crate"
+  RUSTUP_TOOLCHAIN="$NIGHTLY" RUSTFLAGS="$THREAD_RUSTFLAGS" \
+    build_relaxed_from threads-relaxed "$MOBILECNN_ROOT/target/threads" --features threads -Z build-std=panic_abort,std
 }
 
 builds=("$@")
