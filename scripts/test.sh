@@ -4,7 +4,7 @@
 #   models   tools/fetch-models.sh (sha256-checked model files into models/)
 #   native   cargo test (kernels vs scalar/naive twins, graph, zoo, CLI)
 #   wasm     wasm-pack test --headless --chrome --release (the same tests on SIMD128 in Chromium)
-#   build    scripts/build-wasm.sh (both builds, SIMD check) + scripts/build-package.sh if present
+#   build    scripts/build-wasm.sh (all four builds, SIMD and relaxed SIMD checks) + scripts/build-package.sh if present
 #   python   tools/tests/run.sh (converters, catalogue)
 #   node     node --test on tests/scripts, tests/package and tests/e2e (*.test.mjs; real Chromium)
 # TEST_STAGES="native wasm" runs only those stages (in the order above).
@@ -73,7 +73,7 @@ run_stage setup "install what is missing (scripts/setup.sh)" stage_setup
 run_stage models "model files with sha256 checks (tools/fetch-models.sh)" stage_models
 run_stage native "cargo test" stage_native
 run_stage wasm "wasm-bindgen tests in headless Chromium (wasm-pack test --release)" stage_wasm
-run_stage build "both wasm builds with SIMD check, then the npm package" stage_build
+run_stage build "the four wasm builds with SIMD checks, then the npm package" stage_build
 run_stage python "model tool tests (tools/tests/run.sh)" stage_python
 run_stage node "node --test: scripts, package, browser end-to-end" stage_node
 
