@@ -1,5 +1,6 @@
 // The demo's wiring: camera or photo → Runner (the npm package's Classifier in its worker) → views.
-// URL switches: ?model=<catalogue id>  ?threads=<n> (0 or 1 = single-thread build)  ?camera=off  ?sw=off
+// URL switches: ?model=<catalogue id>  ?threads=<n> (0 or 1 = single-thread build)  ?relaxed=0 (plain SIMD build)
+//   ?camera=off  ?sw=off
 
 import { $ } from './dom.js';
 import { Camera, CameraError } from './camera.js';
@@ -92,6 +93,7 @@ function threadsOption() {
 function classifierOptions(extra = {}) {
   return {
     threads: threadsOption(),
+    relaxedSimd: params.get('relaxed') !== '0', // the relaxed SIMD build where the browser has it
     modelBaseUrl: new URL('/models/', location.href).href,
     ...extra,
   };
