@@ -55,11 +55,12 @@ after(async () => {
   removeTempDirs();
 });
 
-test('vite build emits both wasm builds and both workers as assets', () => {
+test('vite build emits the four wasm builds and their four workers as assets', () => {
   const assets = readdirSync(path.join(dist, 'assets'));
-  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, assets.join(' '));
-  assert.ok(assets.some((f) => f.startsWith('worker-simd')), assets.join(' '));
-  assert.ok(assets.some((f) => f.startsWith('worker-threads')), assets.join(' '));
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 4, assets.join(' '));
+  for (const build of ['simd', 'threads', 'simd-relaxed', 'threads-relaxed']) {
+    assert.ok(assets.some((f) => new RegExp(`^worker-${build}-[\\w-]+\\.js$`).test(f) && !f.startsWith(`worker-${build}-relaxed`)), `worker-${build}: ${assets.join(' ')}`);
+  }
 });
 
 test('the package types check with tsc (strict, bundler resolution)', () => {
@@ -68,7 +69,7 @@ test('the package types check with tsc (strict, bundler resolution)', () => {
     `import { Classifier, MobileCnnError, catalogue, defaultModelId, supportsSimd, type Classification, type Profile } from 'mobilecnn';
 async function demo(video: HTMLVideoElement): Promise<string> {
   if (!supportsSimd()) return 'no simd';
-  const clf = await Classifier.load(defaultModelId, { threads: 'auto', onProgress: (p) => console.log(p.phase, p.loaded / (p.total || 1)) });
+  const clf = await Classifier.load(defaultModelId, { threads: 'auto', relaxedSimd: true, onProgress: (p) => console.log(p.phase, p.loaded / (p.total || 1)) });
   const own = await Classifier.load(new Uint8Array(8), { preprocessing: catalogue[0].preprocessing });
   const r: Classification = await clf.classify(video, { topK: 5 });
   const p: Profile = await clf.profile();
