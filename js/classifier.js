@@ -1,11 +1,12 @@
-// The Classifier: one module Worker per instance running one wasm instance. Nothing is shared between
-// two classifiers on a page; dispose() terminates the worker and with it the wasm memory and threads.
+// The Classifier: a module Worker of its own running one wasm instance (js/workers.js starts them, and
+// reuses a disposed classifier's worker once its model is freed). Two live classifiers never share a worker.
 
 import { catalogue } from './catalogue.js';
 import { download, verifySha256 } from './download.js';
-import { MobileCnnError, fromWorkerError } from './errors.js';
+import { MobileCnnError } from './errors.js';
 import { supportsSimd, supportsThreads } from './features.js';
 import { captureFrame, greyFrame } from './frames.js';
+import { acquire, release, terminateIdle } from './workers.js';
 
 // Located relative to this module so bundlers (Vite) copy them and static servers find them.
 const BUILDS = {
@@ -21,9 +22,8 @@ const BUILDS = {
 const MAX_DEFAULT_THREADS = 8;
 
 export class Classifier {
-  #worker;
-  #pending = new Map();
-  #nextId = 1;
+  #worker; // a Connection (js/workers.js)
+  #pending = new Set(); // the rejecters of our calls in flight, for dispose()
   #disposed = false;
   #info;
 
@@ -74,24 +74,20 @@ export class Classifier {
     }
   }
 
-  /** A worker running the `build`'s wasm (with its thread pool), no model yet. */
+  /** A classifier with a worker running the `build`'s wasm (with its thread pool), no model yet. */
   static async #start(build, threadCount, onProgress) {
     const clf = new Classifier(PRIVATE);
-    clf.#worker = new Worker(BUILDS[build].worker(), { type: 'module', name: `mobilecnn-${build}` });
-    clf.#worker.addEventListener('message', (e) => clf.#receive(e.data));
-    clf.#worker.addEventListener('error', (e) => {
-      clf.#fail(new MobileCnnError('download', `the mobilecnn worker failed: ${e.message || 'it could not be loaded'}`));
-    });
-    try {
-      const wasm = await download(BUILDS[build].wasm(), { onProgress, what: 'wasm module' });
-      const wasmBytes = wasm.byteLength; // read before the transfer empties it
-      const info = await clf.#call({ type: 'init', wasm, threads: threadCount }, [wasm]);
-      clf.#info = { build: info.threads ? 'threads' : 'simd', threads: info.threadCount, version: info.version, wasmBytes };
-      return clf;
-    } catch (e) {
-      clf.dispose();
-      throw e;
-    }
+    clf.#worker = await acquire(build, BUILDS[build], threadCount, onProgress);
+    clf.#info = { ...clf.#worker.info };
+    return clf;
+  }
+
+  /**
+   * Ends the workers kept idle for reuse (with their wasm memory) now, rather than a minute after their
+   * classifier was disposed.
+   */
+  static terminateIdleWorkers() {
+    terminateIdle();
   }
 
   /** Model and runtime facts: format, inputSize, build ('simd' | 'threads'), threads, sizes, costs. */
@@ -121,43 +117,54 @@ export class Classifier {
     return this.#call({ type: 'profile', frame }, transfer);
   }
 
-  /** Ends the worker (and its wasm memory and threads); pending and later calls reject with `disposed`. */
+  /** The worker's wasm memory now: `{ wasmMemoryBytes }` (it grows with the model, it never shrinks). */
+  async memory() {
+    this.#checkAlive();
+    return this.#call({ type: 'memory' });
+  }
+
+  /**
+   * Frees the model and hands the worker back for reuse (or ends it); pending and later calls reject with
+   * `disposed`.
+   */
   dispose() {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#worker?.terminate();
-    this.#fail(new MobileCnnError('disposed', 'the classifier was disposed'));
+    const error = new MobileCnnError('disposed', 'the classifier was disposed');
+    for (const reject of this.#pending) reject(error);
+    this.#pending.clear();
+    if (this.#worker) release(this.#worker);
   }
 
   #checkAlive() {
     if (this.#disposed) throw new MobileCnnError('disposed', 'the classifier was disposed');
   }
 
+  /** A request to our worker; settled by its answer, or rejected as `disposed` by dispose() first. */
   #call(message, transfer = []) {
     return new Promise((resolve, reject) => {
       if (this.#disposed) {
         reject(new MobileCnnError('disposed', 'the classifier was disposed'));
         return;
       }
-      const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, mobilecnn: true, id }, transfer);
+      this.#pending.add(reject);
+      const done = () => this.#pending.delete(reject);
+      this.#worker.call(message, transfer).then(
+        (value) => { done(); resolve(value); },
+        (e) => { done(); reject(e instanceof MobileCnnError ? e : sendError(e, transfer)); },
+      );
     });
   }
+}
 
-  #receive(msg) {
-    if (!msg || msg.mobilecnn !== true) return;
-    const pending = this.#pending.get(msg.id);
-    if (!pending) return;
-    this.#pending.delete(msg.id);
-    if (msg.error) pending.reject(fromWorkerError(msg.error));
-    else pending.resolve(msg.value);
-  }
-
-  #fail(error) {
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
-  }
+/** Why postMessage refused a message. */
+function sendError(e, transfer) {
+  for (const t of transfer) t.close?.(); // our own ImageBitmap copies
+  // A bitmap of a cross-origin image without CORS cannot be sent (nor read).
+  const tainted = e?.name === 'DataCloneError' && /origin-clean/i.test(e.message);
+  return tainted
+    ? new MobileCnnError('input', 'the image comes from another origin without CORS, so its pixels cannot be read', { cause: e })
+    : new MobileCnnError('internal', `could not send to the worker: ${e?.message ?? e}`, { cause: e });
 }
 
 const PRIVATE = Symbol('Classifier');

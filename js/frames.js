@@ -32,12 +32,25 @@ export async function captureFrame(input) {
   }
   let bitmap;
   try {
-    bitmap = await createImageBitmap(input);
+    bitmap = await (isImage(input) ? drawnImage(input) : createImageBitmap(input));
   } catch (e) {
     throw new MobileCnnError('input', `could not read the pixels: ${e.message}`, { cause: e });
   }
   if (typeof OffscreenCanvas === 'function') return { frame: { bitmap }, transfer: [bitmap] };
   return readOnThisThread(bitmap);
+}
+
+const isImage = (x) => has('HTMLImageElement') && x instanceof HTMLImageElement;
+
+/**
+ * An <img> drawn into a bitmap. createImageBitmap(img) decodes the file again (~15 ms for a 0.5 MP
+ * JPEG in Chromium); drawing reuses the decoded image the page already has.
+ */
+function drawnImage(img) {
+  if (typeof OffscreenCanvas !== 'function') return createImageBitmap(img);
+  const canvas = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+  canvas.getContext('2d').drawImage(img, 0, 0);
+  return canvas.transferToImageBitmap();
 }
 
 function isBitmapSource(x) {

@@ -40,6 +40,10 @@ export interface CatalogueEntry {
   num_outputs: number;
   output: 'logits' | 'probabilities';
   published_top1: number;
+  /** Multiply-adds per image of the graph as it runs (BatchNorm folded). */
+  macs: number;
+  /** Weights and biases of the graph as it runs. */
+  params: number;
   [key: string]: unknown;
 }
 export const catalogue: readonly CatalogueEntry[];
@@ -138,5 +142,10 @@ export class Classifier {
   readonly info: ClassifierInfo;
   classify(input: ImageInput, options?: { topK?: number }): Promise<Classification>;
   profile(input?: ImageInput): Promise<Profile>;
+  /** The worker's wasm memory now (it grows to fit the largest model the worker has held, never shrinks). */
+  memory(): Promise<{ wasmMemoryBytes: number }>;
+  /** Frees the model; the worker is kept idle (one per build, for a minute) for the next load, or ended. */
   dispose(): void;
+  /** Ends the idle workers kept for reuse now. */
+  static terminateIdleWorkers(): void;
 }

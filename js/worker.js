@@ -1,5 +1,5 @@
 // The classifier's worker. scripts/build-package.mjs appends this file to a wasm-bindgen glue module
-// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, initThreadPool } between
+// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, threadCount, initThreadPool } between
 // them, giving the self-contained worker-simd.js and worker-threads.js. Self-contained matters: bundlers
 // copy the worker as one file, and wasm-bindgen-rayon's helper threads import this same file again
 // (they ignore our messages, as we ignore theirs).
@@ -11,20 +11,22 @@ const THREAD_POOL_TIMEOUT_MS = 20_000;
 
 let model = null;
 let canvas = null;
+let memory = null; // the wasm instance's WebAssembly.Memory
+let trapped = false; // a trap leaves the instance unusable: never reuse this worker
 let queue = Promise.resolve();
 
+// One worker serves one classifier at a time; js/workers.js reuses it for the next one after `reset`.
 const handlers = {
-  async init({ wasm, threads }) {
-    const module = await WebAssembly.compile(wasm);
-    await mobilecnnWasm.init({ module_or_path: module });
+  // `module`: the build's WebAssembly.Module, compiled once on the page.
+  async init({ module, threads }) {
+    ({ memory } = await mobilecnnWasm.init({ module_or_path: module }));
     const build = mobilecnnWasm.buildInfo();
-    let used = 1;
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
       await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
-      used = threads;
     }
-    return { ...build, threadCount: used };
+    // Asked of the wasm (rayon's pool size), not assumed from what we requested.
+    return { ...build, threadCount: mobilecnnWasm.threadCount() };
   },
   load({ model: bytes, preprocessing }) {
     replaceModel(mobilecnnWasm.WasmModel.fromBytes(new Uint8Array(bytes), preprocessing));
@@ -37,6 +39,16 @@ const handlers = {
   classify({ frame, topK }) {
     const { rgba, width, height } = pixels(frame);
     return requireModel().classifyRgba(rgba, width, height, topK);
+  },
+  memory() {
+    return { wasmMemoryBytes: memory.buffer.byteLength };
+  },
+  /** Forgets the classifier it served: the model freed, no pixels kept. */
+  reset() {
+    replaceModel(null);
+    canvas = null;
+    if (trapped) throw new Error('internal: the wasm module trapped; this worker cannot be reused');
+    return { wasmMemoryBytes: memory.buffer.byteLength };
   },
   profile({ frame }) {
     const { rgba, width, height } = pixels(frame);
@@ -73,7 +85,14 @@ function pixels(frame) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
-  return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+  try {
+    return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+  } catch (e) {
+    if (e?.name === 'SecurityError') {
+      throw new Error('input: the image comes from another origin without CORS, so its pixels cannot be read');
+    }
+    throw e;
+  }
 }
 
 function describe(error) {
@@ -82,6 +101,7 @@ function describe(error) {
   if (match && CODES.includes(match[1])) return { code: match[1], message: message.slice(match[0].length) };
   // A trap (e.g. a Rust panic under panic=abort) leaves the instance unusable: say so.
   const trap = typeof WebAssembly.RuntimeError === 'function' && error instanceof WebAssembly.RuntimeError;
+  if (trap) trapped = true;
   return { code: 'internal', message: trap ? `the wasm module trapped (${message}); dispose this classifier` : message };
 }
 

@@ -70,6 +70,7 @@ function workerModule(build) {
     '  init: __wbg_init,',
     '  WasmModel,',
     '  buildInfo,',
+    '  threadCount,',
     "  initThreadPool: typeof initThreadPool === 'function' ? initThreadPool : undefined,",
     '};',
   ].join('\n');

@@ -195,7 +195,7 @@ pub fn normalize_into(bytes: &[u8], p: &Preprocessing, out: &mut [f32]) -> Resul
 }
 
 fn normalize_with(table: &[[f32; 256]; 3], bytes: &[u8], out: &mut [f32]) -> Result<()> {
-    if bytes.len() != out.len() || bytes.len() % 3 != 0 {
+    if bytes.len() != out.len() || !bytes.len().is_multiple_of(3) {
         return Err(Error::Input(format!(
             "normalize: {} bytes into {} floats (need equal lengths, a multiple of 3)",
             bytes.len(),
@@ -210,7 +210,10 @@ fn normalize_with(table: &[[f32; 256]; 3], bytes: &[u8], out: &mut [f32]) -> Res
     Ok(())
 }
 
-/// Resize + centre crop: S×S×3 bytes in `color` order.
+/// Resize + centre crop: S×S×3 bytes in `color` order. RGBA alpha is ignored (as Pillow's
+/// `convert("RGB")` drops it). Errors: `Input` for an empty image or a buffer that is not
+/// width·height·channels bytes, `TooLarge` beyond [`MAX_SIDE`] / [`MAX_PIXELS`], `Config` for S outside
+/// 1..=[`MAX_INPUT_SIZE`].
 pub fn resize_crop(
     pixels: &[u8],
     width: usize,

@@ -148,3 +148,59 @@ fn dev_set_top1_within_two_points_per_architecture() {
         assert!(same >= min_same, "{model}: same top-1 as the reference on only {same}/{n}");
     }
 }
+
+/// CRC-32 (PNG's) of `bytes`.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims `w`×`h` RGB pixels, followed by no image data.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    png.extend(0u32.to_be_bytes());
+    png.extend(b"IEND");
+    png.extend(crc32(b"IEND").to_be_bytes());
+    png
+}
+
+#[test]
+fn hostile_image_files_are_errors_not_crashes() {
+    let dir = std::env::temp_dir().join(format!("mobilecnn-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let parrot = std::fs::read(shared("images/photos/parrot.jpg")).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("huge.png", png_claiming(100_000, 100_000)),
+        ("zero.png", png_claiming(0, 0)),
+        ("tall.png", png_claiming(1, 1 << 30)),
+        ("truncated.jpg", parrot[..parrot.len() / 3].to_vec()),
+        ("header_only.jpg", parrot[..200].to_vec()),
+        ("empty.png", Vec::new()),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let t = Instant::now();
+        let out = mobilecnn(&["classify", "shufflenet_v2_x0_25", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        // A decoder may fill a truncated JPEG with grey and succeed; anything else must be a clean error.
+        assert!(out.status.success() || err.starts_with("error: "), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(t.elapsed().as_secs() < 20, "{name} took {:?}", t.elapsed());
+        println!("{name}: {}", if out.status.success() { "decoded".into() } else { err.trim().to_string() });
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,8 +1,10 @@
-//! The Model API on zoo networks (no files needed): metadata, probabilities, profile, costs.
+//! The Model API on zoo networks (no files needed): metadata, probabilities, profile, costs;
+//! natively and under wasm-bindgen-test.
 
 use mobilecnn::{Error, Model, ModelFormat, OutputKind};
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn zoo_model_runs_and_returns_probabilities() {
     let mut m = Model::from_zoo("shufflenet_v2_0.5_64", 7).unwrap();
     assert_eq!(m.meta().format, ModelFormat::Zoo);
@@ -27,13 +29,15 @@ fn zoo_model_runs_and_returns_probabilities() {
     assert!(m.arena_bytes() > 0 && m.weight_bytes() > 0);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn wrong_input_length_is_an_input_error() {
     let mut m = Model::from_zoo("mobilenet_v1_0.25_32", 1).unwrap();
     assert!(matches!(m.run(&[0.0; 5]), Err(Error::Input(_))));
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn empty_and_unknown_bytes_are_errors() {
     assert!(matches!(Model::from_bytes(&[]), Err(Error::Malformed(_))));
     assert!(Model::from_bytes(b"definitely not a model").is_err());

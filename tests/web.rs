@@ -3,7 +3,7 @@
 //! free (drop) releases the model, zoo models profile.
 #![cfg(target_arch = "wasm32")]
 
-use mobilecnn::web::{build_info, WasmModel};
+use mobilecnn::web::{build_info, thread_count, WasmModel};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -143,4 +143,6 @@ fn zoo_model_profiles_every_layer() {
 fn build_info_says_simd() {
     let info: BuildInfo = from_js(build_info().unwrap());
     assert!(info.simd);
+    // These tests run the single-thread build.
+    assert_eq!(thread_count(), 1);
 }

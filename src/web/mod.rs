@@ -112,6 +112,16 @@ mod bindings {
         threads: bool,
     }
 
+    /// Threads inference runs on: the size of rayon's pool in the threaded build (after
+    /// `initThreadPool`), 1 otherwise.
+    #[wasm_bindgen(js_name = threadCount)]
+    pub fn thread_count() -> usize {
+        #[cfg(feature = "threads")]
+        return rayon::current_num_threads();
+        #[cfg(not(feature = "threads"))]
+        return 1;
+    }
+
     /// `{version, simd, threads}`: what this module was compiled with.
     #[wasm_bindgen(js_name = buildInfo)]
     pub fn build_info() -> Result<JsValue, JsError> {

@@ -33,7 +33,7 @@ impl PreprocessingOptions {
             other => return Err(Error::Input(format!("colorOrder '{other}': expected 'RGB' or 'BGR'"))),
         };
         let finite = self.input_scale.is_finite() && self.mean.iter().chain(&self.std).all(|v| v.is_finite());
-        if !finite || self.std.iter().any(|&s| s == 0.0) {
+        if !finite || self.std.contains(&0.0) {
             return Err(Error::Input("preprocessing needs finite inputScale, mean and std, and std ≠ 0".into()));
         }
         Ok(Preprocessing { size, color, scale: self.input_scale, mean: self.mean, std: self.std })

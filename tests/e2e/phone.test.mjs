@@ -31,9 +31,23 @@ async function assertNoSidewaysScroll(page, where) {
 test('phone: camera, picker, profile and photo screens', async () => {
   const app = await launch({ camera: y4m, ...PHONE });
   try {
-    const { page } = app;
+    const { page, context } = app;
+    // Record what the progress bar says while the wasm runtime and the model download (it is quick here).
+    await context.addInitScript(() => {
+      window.progressSeen = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const label = document.getElementById('loading-label');
+        const bar = document.getElementById('loading-bar');
+        new MutationObserver(() => window.progressSeen.push([label.textContent, bar.value]))
+          .observe(label, { childList: true, characterData: true, subtree: true });
+      });
+    });
     await page.goto(`${server.url}?sw=off&model=${FIRST}`);
     await waitForModel(page, FIRST);
+    const progress = await page.evaluate(() => window.progressSeen);
+    assert.ok(progress.some(([text]) => /^Downloading runtime \(WebAssembly\)/.test(text)), JSON.stringify(progress));
+    assert.ok(progress.some(([text, value]) => /^Downloading MobileNet V2.* \/ 3\.\d MB$/.test(text) && value > 0.99), JSON.stringify(progress));
+    assert.equal(await page.isVisible('#loading'), false, 'the progress bar goes away once the model runs');
     await waitForTop1(page, 'macaw');
     await page.waitForTimeout(600); // bars finish easing
     await assertNoSidewaysScroll(page, 'camera');

@@ -1,7 +1,7 @@
 // Shared by the package tests: pack pkg/, serve a folder (with or without COOP/COEP), drive headless
 // Chromium (playwright-core, /usr/bin/chromium), and the page script that classifies a real photo.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,8 +11,18 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const MODELS = path.join(ROOT, 'models');
 export const DEFAULT_MODEL = 'mobilenet_v2_1.0_224_quant';
 
+const tempDirs = [];
+
+/** A fresh folder under the system temp dir, removed by `removeTempDirs()` (set KEEP_TEMP=1 to keep). */
 export function tempDir(prefix) {
-  return mkdtempSync(path.join(tmpdir(), `mobilecnn-${prefix}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `mobilecnn-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs() {
+  if (process.env.KEEP_TEMP === '1') return;
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export function run(cmd, args, opts = {}) {
@@ -53,14 +63,17 @@ const MIME = {
 };
 
 /**
- * Serves `site` at / and the repo's models/ at /models/; `isolated` adds COOP/COEP (crossOriginIsolated).
+ * Serves `site` at / and the repo's models/ at /models/; `isolated` adds COOP/COEP (crossOriginIsolated);
+ * `refuse(path, n)` true makes the n-th request of `path` a 404.
  * Returns { url, close, requests } — `requests` lists every path asked for.
  */
-export async function serve(site, { isolated }) {
+export async function serve(site, { isolated, refuse = () => false }) {
   const requests = [];
   const server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(urlPath);
+    // `refuse(path, n)`: answer 404 to the n-th request (from 1) of this path, to simulate failures.
+    if (refuse(urlPath, requests.filter((r) => r === urlPath).length)) return end(res, 404);
     const [base, rel] = urlPath.startsWith('/models/') ? [MODELS, urlPath.slice(8)] : [site, urlPath.slice(1)];
     let file = path.normalize(path.join(base, rel));
     if (!file.startsWith(base)) return end(res, 403);

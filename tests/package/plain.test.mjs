@@ -5,7 +5,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  DEFAULT_MODEL, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, runPage, serve, tempDir,
+  DEFAULT_MODEL, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, removeTempDirs, runPage, serve, tempDir,
 } from './helpers.mjs';
 
 let site;
@@ -29,6 +29,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  removeTempDirs();
 });
 
 for (const isolated of [true, false]) {

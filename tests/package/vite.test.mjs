@@ -7,21 +7,23 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  DEFAULT_MODEL, ROOT, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, runPage, serve, tempDir,
+  DEFAULT_MODEL, ROOT, checkResult, launchBrowser, packPackage, pageScript, photosDir, requireModel, run, removeTempDirs, runPage, serve, tempDir,
 } from './helpers.mjs';
 
 const VITE = '8.4.0';
-const CACHE = path.join(ROOT, 'node_modules/.cache/mobilecnn-package-tests', `vite-${VITE}`);
+const TYPESCRIPT = '5.9.3';
+const CACHE = path.join(ROOT, 'node_modules/.cache/mobilecnn-package-tests', `vite-${VITE}-ts-${TYPESCRIPT}`);
 
 let project;
 let dist;
 let browser;
 
-/** A folder with vite installed (from the registry the first time). */
+/** A folder with vite and typescript installed (from the registry the first time). */
 function viteTemplate() {
-  if (!existsSync(path.join(CACHE, 'node_modules/vite/package.json'))) {
+  if (!existsSync(path.join(CACHE, 'node_modules/typescript/package.json'))) {
     mkdirSync(CACHE, { recursive: true });
-    writeFileSync(path.join(CACHE, 'package.json'), JSON.stringify({ private: true, devDependencies: { vite: VITE } }));
+    const devDependencies = { vite: VITE, typescript: TYPESCRIPT };
+    writeFileSync(path.join(CACHE, 'package.json'), JSON.stringify({ private: true, devDependencies }));
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: CACHE });
   }
   return CACHE;
@@ -50,6 +52,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  removeTempDirs();
 });
 
 test('vite build emits both wasm builds and both workers as assets', () => {
@@ -57,6 +60,37 @@ test('vite build emits both wasm builds and both workers as assets', () => {
   assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, assets.join(' '));
   assert.ok(assets.some((f) => f.startsWith('worker-simd')), assets.join(' '));
   assert.ok(assets.some((f) => f.startsWith('worker-threads')), assets.join(' '));
+});
+
+test('the package types check with tsc (strict, bundler resolution)', () => {
+  writeFileSync(
+    path.join(project, 'check.ts'),
+    `import { Classifier, MobileCnnError, catalogue, defaultModelId, supportsSimd, type Classification, type Profile } from 'mobilecnn';
+async function demo(video: HTMLVideoElement): Promise<string> {
+  if (!supportsSimd()) return 'no simd';
+  const clf = await Classifier.load(defaultModelId, { threads: 'auto', onProgress: (p) => console.log(p.phase, p.loaded / (p.total || 1)) });
+  const own = await Classifier.load(new Uint8Array(8), { preprocessing: catalogue[0].preprocessing });
+  const r: Classification = await clf.classify(video, { topK: 5 });
+  const p: Profile = await clf.profile();
+  own.dispose();
+  clf.dispose();
+  return r.predictions[0].label + r.timings.totalMs + p.totals.ms + clf.info.build + clf.info.threads;
+}
+export function code(e: unknown): string {
+  return e instanceof MobileCnnError ? e.code : 'other';
+}
+export { demo };
+`,
+  );
+  writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'], skipLibCheck: false }, files: ['check.ts'] }),
+  );
+  run(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project });
+  // And a misuse is caught: the types are not `any`.
+  writeFileSync(path.join(project, 'bad.ts'), `import { Classifier } from 'mobilecnn';\nClassifier.load('x', { threads: 'many' });\n`);
+  writeFileSync(path.join(project, 'tsconfig.bad.json'), JSON.stringify({ extends: './tsconfig.json', files: ['bad.ts'] }));
+  assert.throws(() => run(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', path.join(project, 'tsconfig.bad.json')], { cwd: project }), (e) => /"many"' is not assignable/.test(e.stdout));
 });
 
 for (const isolated of [true, false]) {

@@ -33,6 +33,8 @@ def run():
     for m in cat["models"]:
         check(known.get(m["file"]) == m["sha256"] and known.get(m["source"]["file"]) == m["source"]["sha256"],
               f"{m['id']}: sha256 of {m['file']} and of its source agree with the hash lists")
+        check(all(type(m.get(k)) is int and m[k] > 0 for k in ("macs", "params")),
+              f"{m['id']}: {m.get('macs')} MACs, {m.get('params')} params")
     labels = (ROOT / cat["labels"]["file"]).read_text().splitlines()
     check(len(labels) == 1000 and all(len(l.split("\t")) == 2 for l in labels), "labels: 1000 'wnid<TAB>names' lines")
     print(f"{passed} passed, {failed} failed")

@@ -13,6 +13,8 @@ import { wireStillInputs, showStill } from './still.js';
 import { formatBytes, formatCount } from './format.js';
 
 const params = new URLSearchParams(location.search);
+/** classifier → the key of its model (catalogue id, or own:<file name>), set before it becomes current. */
+const modelKeys = new WeakMap();
 const LAST_MODEL_KEY = 'mobilecnn.model';
 
 const state = {
@@ -26,7 +28,7 @@ const state = {
   profileShown: false,
 };
 
-const results = new ResultsView({ list: $('top5'), stageLabel: $('stage-top1'), fps: $('stat-fps'), ms: $('stat-ms') });
+const results = new ResultsView({ list: $('top5'), stageLabel: $('stage-top1'), announce: $('sr-top1'), fps: $('stat-fps'), ms: $('stat-ms') });
 const profileView = new ProfileView({ root: $('profile-body'), button: $('profile-run') });
 const picker = new PickerView({
   dialog: $('picker'), list: $('model-list'), ownFile: $('own-file'), ownFileName: $('own-file-name'),
@@ -101,7 +103,8 @@ async function switchModel(model) {
   showProgress(`Loading ${title}…`, NaN);
   document.documentElement.dataset.modelState = 'loading';
   try {
-    const clf = await state.runner.load(model.id, classifierOptions({ onProgress: onLoadProgress(title) }));
+    const clf = await state.runner.load(model.id, classifierOptions({ onProgress: onLoadProgress(title) }),
+      (candidate) => modelKeys.set(candidate, model.id));
     if (!clf) return; // superseded by a later pick
     localStorage.setItem(LAST_MODEL_KEY, model.id);
     modelReady(clf, { id: model.id, title });
@@ -118,10 +121,11 @@ async function loadOwnModel({ bytes, name, preprocessing }) {
     const clf = await state.runner.load(bytes.slice(), classifierOptions({ preprocessing, onProgress: onLoadProgress(name) }),
       (candidate) => {
         if (!candidate.info?.preprocessing) throw Object.assign(new Error('the file does not say how to preprocess images'), { code: 'input' });
+        modelKeys.set(candidate, `own:${name}`);
       });
     if (!clf) return;
     picker.setCurrent(null);
-    modelReady(clf, { id: null, title: name });
+    modelReady(clf, { id: null, key: `own:${name}`, title: name });
   } catch (error) {
     if (error?.code === 'input' && !preprocessing) {
       hideProgress();
@@ -138,7 +142,7 @@ function modelReady(clf, model) {
   hideProgress();
   hideNotice();
   state.model = model;
-  document.documentElement.dataset.model = model.id ?? 'own';
+  document.documentElement.dataset.model = model.key ?? model.id;
   document.documentElement.dataset.modelState = 'ready';
   $('model-name').textContent = model.title;
   showBuild(clf.info);
@@ -149,6 +153,8 @@ function modelReady(clf, model) {
   else results.clear('Start the camera or choose a photo.');
   $('btn-pause').disabled = !state.camera.running;
   if (state.still && !state.camera.running) classifyStill();
+  // Paused camera: the new model still gets to say what it sees in the frame on screen.
+  if (state.camera.running && state.userPaused) state.runner.classifyStill($('video'));
   if (state.profileShown) runProfile();
   else profileView.idle();
 }
@@ -265,7 +271,8 @@ async function runProfile() {
   state.profileShown = true;
   profileView.busy('Measuring every layer of the running model…');
   try {
-    const profile = await clf.profile();
+    const profile = await medianProfile(clf);
+    if (!profile) return;
     if (clf !== state.runner.classifier) return; // switched meanwhile: the new model's profile follows
     profileView.show(profile, state.model?.title ?? 'this model');
     if (state.model?.id && profile?.totals?.macs) {
@@ -278,10 +285,26 @@ async function runProfile() {
   }
 }
 
+const PROFILE_RUNS = 5;
+
+/** clf.profile() a few times; each layer's time is its median over the runs (one run is at the mercy of
+ *  whatever else the device does), and the time total is the sum of those medians. */
+async function medianProfile(clf) {
+  const runs = [];
+  for (let i = 0; i < PROFILE_RUNS; i++) {
+    runs.push(await clf.profile());
+    if (clf !== state.runner.classifier) return null;
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const layers = runs[0].layers.map((layer, i) => ({ ...layer, ms: median(runs.map((r) => r.layers[i].ms)) }));
+  return { layers, totals: { ...runs[0].totals, ms: layers.reduce((sum, l) => sum + l.ms, 0) }, runs: PROFILE_RUNS };
+}
+
 // ---------- start-up ----------
 
 function wireControls() {
   $('btn-model').addEventListener('click', () => picker.open());
+  $('btn-photo').addEventListener('click', () => $('photo-input').click());
   $('btn-pause').addEventListener('click', () => setPaused(!state.userPaused));
   $('btn-camera').addEventListener('click', () => (state.camera.running ? stopCamera() : startCamera()));
   $('btn-switch').addEventListener('click', async () => {
@@ -346,7 +369,7 @@ async function main() {
     onResult: (result, { source, classifier }) => {
       results.show(result, source === 'video');
       // Which model the rows on screen come from, and how many results so far (the e2e tests read these).
-      $('top5').dataset.model = classifier.info?.id ?? 'own';
+      $('top5').dataset.model = modelKeys.get(classifier) ?? '';
       document.documentElement.dataset.results = String(state.runner.frames + 1);
     },
     onError: (error) => notify(modelMessage(error, state.model?.title)),

@@ -1,5 +1,5 @@
 // The model picker: a bottom sheet listing every catalogue model (architecture, size, published top-1,
-// MACs), plus "use your own .tflite/.onnx" with the preprocessing chosen here when the file has none.
+// MACs, params), plus "use your own .tflite/.onnx" with the preprocessing chosen here when the file has none.
 
 import { el } from './dom.js';
 import { formatBytes, formatCount, formatPercent } from './format.js';
@@ -16,7 +16,6 @@ export const PREPROCESSING_PRESETS = {
   tf: { colorOrder: 'RGB', inputScale: 1, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
   torch: { colorOrder: 'RGB', inputScale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   caffe: { colorOrder: 'BGR', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
-  raw: { colorOrder: 'RGB', inputScale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
 };
 
 export function architectureTitle(arch) {
@@ -94,7 +93,7 @@ export class PickerView {
     this.render();
   }
 
-  /** MACs measured from a loaded model replace the table's figure. */
+  /** The MACs a loaded model reports replace the catalogue's figure (they agree for catalogue files). */
   setMacs(id, macs) {
     if (!Number.isFinite(macs) || this.macsById[id] === macs) return;
     this.macsById[id] = macs;
@@ -122,6 +121,7 @@ export class PickerView {
         el('span', {}, 'size ', el('b', {}, formatBytes(m.bytes))),
         el('span', {}, 'top-1 ', el('b', {}, m.published_top1 != null ? formatPercent(m.published_top1) : '–')),
         el('span', {}, 'MACs ', el('b', {}, macs ? formatCount(macs) : '–')),
+        el('span', {}, 'params ', el('b', {}, m.params ? formatCount(m.params) : '–')),
         el('span', {}, el('b', {}, m.format === 'tflite' ? 'TFLite' : 'ONNX')))));
     });
     this.list.replaceChildren(...items);

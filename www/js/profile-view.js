@@ -38,13 +38,14 @@ export class ProfileView {
   /** @param {{layers: Array<{name, op, macs, params, mac, ms}>, totals: object}} profile */
   show(profile, modelTitle) {
     this.button.disabled = false;
-    this.button.textContent = 'Profile again';
+    this.button.textContent = 'Again';
     const layers = profile.layers ?? [];
     const totals = totalsOf(profile);
     this.root.replaceChildren(
       el('p', { class: 'profile-status' },
         `${modelTitle}: ${layers.length} layers, ${formatCount(totals.macs)} MACs, `
-        + `${formatCount(totals.params)} params, ${totals.ms.toFixed(2)} ms per image (sum over layers).`),
+        + `${formatCount(totals.params)} params, ${totals.ms.toFixed(2)} ms per image `
+        + `(sum over layers${profile.runs > 1 ? `, each the median of ${profile.runs} runs` : ''}).`),
       this.#opSummary(layers, totals),
       this.#chart(layers, totals),
       this.#table(layers, totals),
@@ -63,15 +64,18 @@ export class ProfileView {
     const max = Math.max(...rows.map((g) => Math.max(g.macs / totals.macs, g.ms / totals.ms)), 1e-9);
     const bar = (kind, share) => el('div', { class: `share ${kind}` },
       el('b', { style: { width: `${(share / max) * 75}%` } }), el('span', {}, `${formatPercent(share)} ${kind === 'flops' ? 'FLOPs' : 'time'}`));
+    const rate = (g) => (g.ms > 0 && g.macs > 0 ? `${(g.macs / g.ms / 1e6).toFixed(1)} GMAC/s` : '');
     const summary = el('div', { class: 'op-summary' }, rows.map((g) => el('div', { class: 'op-row' },
-      el('span', { class: 'op-name' }, `${g.name} ×${g.count}`),
+      el('span', { class: 'op-name' }, `${g.name} ×${g.count}`, el('small', {}, rate(g))),
       bar('flops', g.macs / totals.macs), bar('time', g.ms / totals.ms))));
     return el('div', {}, summary, verdict(rows, totals));
   }
 
   #chart(layers, totals) {
     const n = layers.length;
-    const width = 360, half = 70, gap = 14, label = 14, height = half * 2 + gap + 2 * label;
+    // Drawn at the container's own width, so text and bars keep their size from phone to desktop.
+    const width = Math.max(280, Math.round(this.root.clientWidth || 360));
+    const half = 70, gap = 14, label = 14, height = half * 2 + gap + 2 * label;
     const colW = width / Math.max(n, 1);
     const maxShare = Math.max(...layers.map((l) => Math.max(l.macs / totals.macs, l.ms / totals.ms)), 1e-9);
     const caption = el('p', { class: 'chart-caption' }, 'Tap a column for its layer.');
@@ -132,14 +136,21 @@ function totalsOf(profile) {
   };
 }
 
-/** One sentence naming the op type whose time share most exceeds its FLOPs share. */
+/** One sentence naming the op type whose share of the time most exceeds its share of the FLOPs. */
 function verdict(rows, totals) {
-  const scored = rows.filter((g) => g.ms > 0).map((g) => ({ ...g, ratio: (g.ms / totals.ms) / Math.max(g.macs / totals.macs, 1e-6) }));
-  const slow = scored.sort((a, b) => b.ratio - a.ratio)[0];
-  if (!slow || slow.ratio < 1.2) return el('p', { class: 'op-verdict' }, 'Here time follows FLOPs closely.');
-  const macsPerMac = slow.macs / Math.max(slow.mac, 1);
+  const candidates = rows
+    .map((g) => ({ ...g, timeShare: g.ms / totals.ms, flopsShare: g.macs / totals.macs }))
+    .filter((g) => g.timeShare >= 0.03);
+  const slow = candidates.sort((a, b) => (b.timeShare - b.flopsShare) - (a.timeShare - a.flopsShare))[0];
+  if (!slow || slow.timeShare - slow.flopsShare < 0.02) {
+    return el('p', { class: 'op-verdict' }, 'Here time follows FLOPs closely: the ops with the multiply-adds also take the time.');
+  }
+  const perAccess = slow.macs / Math.max(slow.mac, 1);
+  const why = perAccess < 1
+    ? `It does ${perAccess < 0.05 ? 'almost no arithmetic' : `${perAccess.toFixed(2)} multiply-adds per memory access`}: `
+      + 'its time goes to moving data (memory access cost, ShuffleNet V2\'s MAC).'
+    : `Each memory access feeds only ${perAccess.toFixed(1)} multiply-adds, so it waits on memory more than on arithmetic `
+      + '(memory access cost, ShuffleNet V2\'s MAC).';
   return el('p', { class: 'op-verdict' },
-    `${slow.name}: ${formatPercent(slow.macs / totals.macs)} of the FLOPs but ${formatPercent(slow.ms / totals.ms)} of the time. `
-    + `Each memory access feeds only ${macsPerMac.toFixed(1)} multiply-adds, so this op waits on memory, not arithmetic — `
-    + 'the memory access cost (MAC) ShuffleNet V2 asks designers to count.');
+    `${slow.name}: ${formatPercent(slow.flopsShare)} of the FLOPs but ${formatPercent(slow.timeShare)} of the time. ${why}`);
 }

@@ -9,14 +9,16 @@ const SMOOTHING = 0.45; // weight of the newest frame
 const FORGET_BELOW = 0.004;
 
 export class ResultsView {
-  constructor({ list, stageLabel, fps, ms }) {
+  constructor({ list, stageLabel, announce, fps, ms }) {
     this.list = list;
+    this.announce = announce; // a polite live region: told only when the top-1 changes, not 30 times a second
     this.stageLabel = stageLabel;
     this.fpsOut = fps;
     this.msOut = ms;
     this.smoothed = new Map(); // classIndex → {label, wnid, probability}
     this.rows = [];
     this.frameTimes = [];
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.lastStatsPaint = 0;
     this.clear('Starting…');
@@ -26,6 +28,7 @@ export class ResultsView {
   clear(message) {
     this.smoothed.clear();
     this.frameTimes = [];
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.rows = [];
     this.list.replaceChildren(el('li', { class: 'placeholder' }, message));
@@ -37,6 +40,7 @@ export class ResultsView {
   /** A new model: its first frame starts the average afresh; until then the old rows stay, dimmed. */
   markStale() {
     this.smoothed.clear();
+    this.recentMs = [];
     this.inferenceMs = NaN;
     this.list.classList.add('stale');
   }
@@ -90,12 +94,19 @@ export class ResultsView {
     });
     const top = predictions[0];
     this.stageLabel.textContent = top ? `${shortLabel(top.label)} · ${formatPercent(top.probability, 0)}` : '';
+    if (top && this.announce && this.announce.textContent !== shortLabel(top.label)) this.announce.textContent = shortLabel(top.label);
   }
 
   #countFrame(timings, continuous) {
     const now = performance.now();
     const ms = timings?.inferenceMs ?? timings?.totalMs;
-    if (Number.isFinite(ms)) this.inferenceMs = Number.isFinite(this.inferenceMs) ? this.inferenceMs * 0.8 + ms * 0.2 : ms;
+    if (Number.isFinite(ms)) {
+      // The median of the last frames: the first run of a model (caches cold) and a busy moment do not count.
+      this.recentMs.push(ms);
+      if (this.recentMs.length > 15) this.recentMs.shift();
+      const sorted = [...this.recentMs].sort((a, b) => a - b);
+      this.inferenceMs = sorted[sorted.length >> 1];
+    }
     if (continuous) {
       this.frameTimes.push(now);
       while (this.frameTimes.length && now - this.frameTimes[0] > 2000) this.frameTimes.shift();

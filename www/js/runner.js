@@ -101,30 +101,61 @@ export class Runner {
   }
 
   async #loop() {
-    let lastFrameTime = -1;
-    while (this.#shouldRun()) {
-      const video = this.video;
-      const frameTime = await nextVideoFrame(video);
-      if (!this.#shouldRun() || video !== this.video) break;
-      if (frameTime === lastFrameTime || video.readyState < 2) continue; // same frame twice: nothing new to say
-      lastFrameTime = frameTime;
-      const result = await this.#classify(this.classifier, video, 'video');
-      if (result) this.frames++;
-      else await sleep(100); // an error: do not spin
+    const video = this.video;
+    const frames = new FrameWatcher(video);
+    let seen = 0;
+    try {
+      while (this.#shouldRun() && video === this.video) {
+        const count = await frames.next(seen);
+        if (!this.#shouldRun() || video !== this.video) break;
+        if (count === seen || video.readyState < 2) continue; // no new frame: nothing new to say
+        seen = count;
+        const result = await this.#classify(this.classifier, video, 'video');
+        if (result) this.frames++;
+        else await sleep(100); // an error: do not spin
+      }
+    } finally {
+      frames.stop();
     }
   }
 }
 
-/** Resolves on the next presented video frame with its media time (falls back to rAF). */
-function nextVideoFrame(video) {
-  if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) {
-    return new Promise((resolve) => {
-      const id = video.requestVideoFrameCallback((_now, meta) => resolve(meta.mediaTime + meta.presentedFrames));
-      // A paused or detached video presents no frames; poll so pause/switch is noticed.
-      setTimeout(() => { video.cancelVideoFrameCallback(id); resolve(-2); }, 500);
+/** Counts the frames a video presents (requestVideoFrameCallback), so the loop classifies a frame that
+ *  arrived during the last inference at once, instead of waiting for the one after it. */
+class FrameWatcher {
+  constructor(video) {
+    this.video = video;
+    this.count = 0;
+    this.wake = null;
+    this.stopped = false;
+    this.supported = 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
+    if (this.supported) this.#watch();
+  }
+
+  #watch() {
+    this.id = this.video.requestVideoFrameCallback(() => {
+      this.count++;
+      this.wake?.();
+      if (!this.stopped) this.#watch();
     });
   }
-  return new Promise((resolve) => requestAnimationFrame(() => resolve(video.currentTime)));
+
+  /** The frame count once it exceeds `seen` (or as it is after 500 ms: a paused video presents nothing,
+   *  and the loop must notice pause and switches). Without rVFC, one frame per animation frame. */
+  next(seen) {
+    if (!this.supported) return new Promise((resolve) => requestAnimationFrame(() => resolve(seen + 1)));
+    if (this.count > seen) return Promise.resolve(this.count);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.wake = null; resolve(this.count); }, 500);
+      this.wake = () => { clearTimeout(timer); this.wake = null; resolve(this.count); };
+    });
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.supported) this.video.cancelVideoFrameCallback(this.id);
+    this.wake?.();
+  }
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

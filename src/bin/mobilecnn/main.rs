@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// List the model zoo with each model's multiply-adds, parameters and memory access cost.
     Zoo(zoo::Args),
-    /// Per-layer cost of one zoo model (any id the zoo parses, e.g. mobilenet_v1_0.35_96).
+    /// Per-layer cost of a zoo model (any id the zoo parses, e.g. mobilenet_v1_0.35_96), a model file or a catalogue id.
     Info(info::Args),
     /// The top classes of photos with a real model (a file or a catalogue id).
     Classify(classify::Args),
