@@ -9,8 +9,9 @@
 // that can hit, this script rewrites that header on the way out (CACHE=cacheable, the default: wasm, JS and
 // models `max-age=86400`; the HTML stays `no-cache`, as a site would deploy it); CACHE=served keeps
 // serve.mjs's headers as they are.
-// Options (env): MODELS=a,b  RUNS=5  BUILDS=simd,threads  CACHE=cacheable,served  PORT  CHROMIUM
-//                MOBILECNN_PHOTOS=folder with parrot.jpg  JSFLAGS (V8 flags; default none, as users have)
+// Options (env): MODELS=a,b  RUNS=5  BUILDS=simd,threads  CACHE=cacheable,served  CHROMIUM
+//                PRELOAD=1 (the page announces the package's modules, wasm and model with <link rel=preload>)
+//                OUT=file (default bench/out/coldstart.json)  MOBILECNN_PHOTOS=folder with parrot.jpg  JSFLAGS (V8 flags; default none, as users have)
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus, tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ const MODELS = list(process.env.MODELS, 'mobilenet_v2_1.0_224_quant,shufflenet_v
 const BUILDS = list(process.env.BUILDS, 'simd,threads');
 const CACHE = list(process.env.CACHE, 'cacheable,served');
 const RUNS = Number(process.env.RUNS ?? 5);
+const PRELOAD = process.env.PRELOAD === '1';
+const modelFiles = {}; // catalogue id → file name
 
 function ensureBuilt() {
   if (!existsSync(path.join(root, 'pkg/simd/mobilecnn_bg.wasm')) || !existsSync(path.join(root, 'pkg/threads/mobilecnn_bg.wasm'))) {
@@ -33,6 +36,7 @@ function ensureBuilt() {
   }
   const catalogue = JSON.parse(readFileSync(path.join(root, 'catalogue/models.json'), 'utf8'));
   const entries = catalogue.models ?? catalogue;
+  for (const m of entries) modelFiles[m.id] = m.file;
   const missing = MODELS.map((id) => entries.find((m) => m.id === id)).filter((m) => !m || !existsSync(path.join(root, 'models', m.file)));
   if (missing.length) execFileSync('bash', ['-c', 'bash tools/setup-python.sh && bash tools/fetch-models.sh'], { cwd: root, stdio: 'inherit' });
 }
@@ -130,6 +134,7 @@ function phases(r) {
     firstResult: r.t.firstResult,
     steps: {
       html: [0, r.navigation.responseEnd],
+      toScript: [r.navigation.responseEnd, r.marks.classicScript], // HTML parse up to the page's first script
       packageImport: [r.t.scriptStart, r.t.packageImported],
       wasmFetch: [wasm.start, wasm.end],
       wasmCompile: [compile.start, compile.end],
@@ -165,7 +170,9 @@ async function main() {
         const profile = mkdtempSync(path.join(tmpdir(), 'mobilecnn-coldstart-'));
         const context = await launch(profile);
         try {
-          const url = `${servers[cache].url}bench/coldstart/?${new URLSearchParams({ model: modelId, threads: build === 'threads' ? 1 : 0 })}`;
+          const url = `${servers[cache].url}bench/coldstart/?${new URLSearchParams({
+            model: modelId, threads: build === 'threads' ? 1 : 0, ...(PRELOAD && { preload: 1, file: modelFiles[modelId] }),
+          })}`;
           // A fresh profile: empty HTTP cache, no service worker. Then the same page again in a new tab.
           for (const visitKind of ['cold', 'warm']) {
             const p = await visit(context, url);
@@ -212,7 +219,7 @@ function report(samples) {
       steps,
     };
   });
-  const short = { html: 'html', packageImport: 'import', wasmFetch: 'wasm', wasmCompile: 'compile', workerStart: 'worker',
+  const short = { html: 'html', toScript: 'to script', packageImport: 'import', wasmFetch: 'wasm', wasmCompile: 'compile', workerStart: 'worker',
     modelDownload: 'model dl', modelVerify: 'sha+wait', modelLoad: 'load', photoReady: 'photo', firstInference: '1st inf' };
   const cols = Object.keys(short);
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
@@ -226,10 +233,10 @@ function report(samples) {
   }
   const out = path.join(bench, 'out');
   mkdirSync(out, { recursive: true });
-  const file = path.join(out, 'coldstart.json');
+  const file = process.env.OUT ? path.resolve(process.env.OUT) : path.join(out, 'coldstart.json');
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(), runs: RUNS, chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    jsflags: process.env.JSFLAGS ?? null, cpus: cpus().length, loadavg: loadavg(),
+    jsflags: process.env.JSFLAGS ?? null, preload: PRELOAD, cpus: cpus().length, loadavg: loadavg(),
     notes: 'times in ms since navigation start (performance.timeOrigin); steps: median start/end/duration',
     rows, samples,
   }, null, 1));
