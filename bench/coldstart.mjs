@@ -11,6 +11,8 @@
 // serve.mjs's headers as they are.
 // Options (env): MODELS=a,b  RUNS=5  BUILDS=simd,threads  CACHE=cacheable,served  CHROMIUM
 //                PRELOAD=1 (the page announces the package's modules, wasm and model with <link rel=preload>)
+//                STREAMING=1 (experiment: compile with compileStreaming, which Chromium's wasm code cache needs)
+//                LINGER_MS=n (keep each page open n ms after its result, e.g. so the code cache gets written)
 //                OUT=file (default bench/out/coldstart.json)  MOBILECNN_PHOTOS=folder with parrot.jpg  JSFLAGS (V8 flags; default none, as users have)
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ const BUILDS = list(process.env.BUILDS, 'simd,threads');
 const CACHE = list(process.env.CACHE, 'cacheable,served');
 const RUNS = Number(process.env.RUNS ?? 5);
 const PRELOAD = process.env.PRELOAD === '1';
+const STREAMING = process.env.STREAMING === '1';
+const LINGER_MS = Number(process.env.LINGER_MS ?? 0);
 const modelFiles = {}; // catalogue id → file name
 
 function ensureBuilt() {
@@ -106,6 +110,7 @@ async function visit(context, url) {
     await page.waitForFunction(() => window.coldstart, null, { timeout: 120_000, polling: 50 });
     const r = await page.evaluate(() => window.coldstart);
     if (!r.ok) throw new Error(`${url}: ${r.error}`);
+    if (LINGER_MS) await page.waitForTimeout(LINGER_MS);
     return phases(r);
   } finally {
     await page.close();
@@ -172,6 +177,7 @@ async function main() {
         try {
           const url = `${servers[cache].url}bench/coldstart/?${new URLSearchParams({
             model: modelId, threads: build === 'threads' ? 1 : 0, ...(PRELOAD && { preload: 1, file: modelFiles[modelId] }),
+            ...(STREAMING && { streaming: 1 }),
           })}`;
           // A fresh profile: empty HTTP cache, no service worker. Then the same page again in a new tab.
           for (const visitKind of ['cold', 'warm']) {
@@ -236,7 +242,7 @@ function report(samples) {
   const file = process.env.OUT ? path.resolve(process.env.OUT) : path.join(out, 'coldstart.json');
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(), runs: RUNS, chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    jsflags: process.env.JSFLAGS ?? null, preload: PRELOAD, cpus: cpus().length, loadavg: loadavg(),
+    jsflags: process.env.JSFLAGS ?? null, preload: PRELOAD, streaming: STREAMING, lingerMs: LINGER_MS, cpus: cpus().length, loadavg: loadavg(),
     notes: 'times in ms since navigation start (performance.timeOrigin); steps: median start/end/duration',
     rows, samples,
   }, null, 1));
