@@ -2,7 +2,13 @@
 // start to the first classification of a real photo, with an empty HTTP cache (fresh profile) and on a
 // second navigation with the wasm and the model in the HTTP cache; single-thread and threaded builds;
 // broken down into wasm fetch, compile, worker start, model download, model load and first inference.
-// Prints a table and writes bench/out/coldstart.json.
+// Prints a table and writes bench/out/coldstart.json. Each run launches Chromium on a fresh profile
+// (launchPersistentContext: empty HTTP cache, no service worker), opens bench/coldstart/ ('cold'), then
+// opens it again in a new tab of the same browser ('warm'). The package's module graph, the wasm and the
+// model are fetched by the package itself; the page only records times (see bench/coldstart/index.html).
+// Critical path: html → page script → package import → {wasm fetch → compile → worker start} ∥
+// {model download → sha256} → model load (worker) → first classify. Machine load inflates every CPU-bound
+// step: the JSON keeps the load average.
 //
 // The repo is served by scripts/serve.mjs, whose files carry `Cache-Control: no-cache` and no validator
 // (ETag/Last-Modified), so a browser must download everything again on every visit. To measure a cache
