@@ -87,11 +87,19 @@ async function handle(root, req, res) {
     info = await stat(file).catch(() => null);
   }
   if (!info?.isFile()) return send(res, 404, 'not found\n');
+  // no-cache = revalidate every time: a rebuilt wasm is picked up at once, and an unchanged one
+  // (same size and mtime) costs a 304 instead of a download — what makes a warm start fast.
+  const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const cacheHeaders = { 'Cache-Control': 'no-cache', ETag: etag, 'Last-Modified': info.mtime.toUTCString() };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, { ...ISOLATION_HEADERS, ...cacheHeaders });
+    return res.end();
+  }
   res.writeHead(200, {
     ...ISOLATION_HEADERS,
     'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
     'Content-Length': info.size,
-    'Cache-Control': 'no-cache',
+    ...cacheHeaders,
   });
   if (req.method === 'HEAD') return res.end();
   createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -61,10 +61,12 @@ stage_node() {
   done
   if [[ ${#files[@]} == 0 ]]; then echo "no *.test.mjs files"; return 0; fi
   # One file at a time: the browser tests share 2 cores and a fixed amount of memory.
-  local f failed=()
+  local f t failed=()
   for f in "${files[@]}"; do
     echo "--- node --test $f"
-    node --test "$f" || failed+=("$f")
+    t=$SECONDS
+    if node --test "$f"; then echo "--- $f passed in $((SECONDS - t)) s"
+    else failed+=("$f"); echo "--- $f FAILED after $((SECONDS - t)) s"; fi
   done
   [[ ${#failed[@]} == 0 ]] || { echo "failed: ${failed[*]}" >&2; return 1; }
 }

@@ -10,9 +10,9 @@ import { startServer } from '../../scripts/serve.mjs';
 let root, server;
 
 // Raw request: the path goes out exactly as written (fetch() would normalise '..').
-function get(rawPath, method = 'GET') {
+function get(rawPath, method = 'GET', headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: server.port, path: rawPath, method }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, path: rawPath, method, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -97,4 +97,19 @@ test('a busy fixed port moves on to the next one', async () => {
   } finally {
     await second.close();
   }
+});
+
+test('an unchanged file revalidates with 304 (warm starts reuse the HTTP cache), a changed one is sent again', async () => {
+  const first = await get('/pkg/mobilecnn_bg.wasm');
+  assert.equal(first.status, 200);
+  assert.ok(first.headers.etag, 'ETag header');
+  assert.ok(first.headers['last-modified'], 'Last-Modified header');
+  const again = await get('/pkg/mobilecnn_bg.wasm', 'GET', { 'If-None-Match': first.headers.etag });
+  assert.equal(again.status, 304);
+  assert.equal(again.body, '');
+  assert.equal(again.headers['cross-origin-embedder-policy'], 'require-corp');
+  await writeFile(path.join(root, 'pkg/mobilecnn_bg.wasm'), '\0asm-rebuilt');
+  const changed = await get('/pkg/mobilecnn_bg.wasm', 'GET', { 'If-None-Match': first.headers.etag });
+  assert.equal(changed.status, 200);
+  assert.equal(changed.body, '\0asm-rebuilt');
 });
