@@ -15,7 +15,7 @@
 // that can hit, this script rewrites that header on the way out (CACHE=cacheable, the default: wasm, JS and
 // models `max-age=86400`; the HTML stays `no-cache`, as a site would deploy it); CACHE=served keeps
 // serve.mjs's headers as they are.
-// Options (env): MODELS=a,b  RUNS=5  BUILDS=simd,threads  CACHE=cacheable,served  CHROMIUM
+// Options (env): MODELS=a,b  RUNS=5  BUILDS=simd,threads (or simd-relaxed,threads-relaxed)  CACHE=cacheable,served  CHROMIUM
 //                PRELOAD=1 (the page announces the package's modules, wasm and model with <link rel=preload>)
 //                STREAMING=1 (experiment: compile with compileStreaming, which Chromium's wasm code cache needs)
 //                LINGER_MS=n (keep each page open n ms after its result, e.g. so the code cache gets written)
@@ -41,7 +41,7 @@ const LINGER_MS = Number(process.env.LINGER_MS ?? 0);
 const modelFiles = {}; // catalogue id → file name
 
 function ensureBuilt() {
-  if (!existsSync(path.join(root, 'pkg/simd/mobilecnn_bg.wasm')) || !existsSync(path.join(root, 'pkg/threads/mobilecnn_bg.wasm'))) {
+  if (['simd', 'threads', 'simd-relaxed', 'threads-relaxed'].some((b) => !existsSync(path.join(root, `pkg/${b}/mobilecnn_bg.wasm`)))) {
     execFileSync('bash', ['-c', 'bash scripts/build-wasm.sh && bash scripts/build-package.sh'], { cwd: root, stdio: 'inherit' });
   }
   const catalogue = JSON.parse(readFileSync(path.join(root, 'catalogue/models.json'), 'utf8'));
@@ -182,7 +182,7 @@ async function main() {
         const context = await launch(profile);
         try {
           const url = `${servers[cache].url}bench/coldstart/?${new URLSearchParams({
-            model: modelId, threads: build === 'threads' ? 1 : 0, ...(PRELOAD && { preload: 1, file: modelFiles[modelId] }),
+            model: modelId, threads: build.startsWith('threads') ? 1 : 0, relaxed: build.endsWith('-relaxed') ? 1 : 0, ...(PRELOAD && { preload: 1, file: modelFiles[modelId] }),
             ...(STREAMING && { streaming: 1 }),
           })}`;
           // A fresh profile: empty HTTP cache, no service worker. Then the same page again in a new tab.
