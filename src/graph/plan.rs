@@ -101,7 +101,7 @@ impl Plan {
         let arena = Arena::new(&mut self.arena);
         let (steps, bases) = (&self.steps, &self.bases[..]);
         #[cfg(feature = "threads")]
-        if rayon::current_num_threads() > 1 {
+        if rayon::current_num_threads() > 1 && steps.iter().any(threads::worth_splitting) {
             // The loop itself runs on a pool thread, so splitting a step is a local fork the
             // other (still spinning) threads steal, not an injection from outside the pool.
             // SAFETY: `arena` borrows `self.arena` mutably for the whole scope.
@@ -365,10 +365,19 @@ mod threads {
 
     use super::{Arena, Kernel, Step};
 
-    /// Work (multiply-adds) below which a part is not worth handing to another thread.
-    const MIN_PART_WORK: usize = 16 * 1024;
+    /// Work (multiply-adds or element visits) below which a part is not worth handing to another
+    /// thread: waking a sleeping wasm pool thread (Atomics.notify → wait returning) costs tens of
+    /// µs, about what 256 K multiply-adds take, so smaller parts run inline on the calling thread.
+    /// (16 K made ShuffleNet V2 0.33× 2.5× slower on 2 threads than on 1.)
+    const MIN_PART_WORK: usize = 256 * 1024;
     /// Parts per thread: a little slack so a thread that starts late does not stall the layer.
     const PARTS_PER_THREAD: usize = 2;
+
+    /// Whether `step` splits into at least two parts; a plan with no such step runs entirely on
+    /// the calling thread, without entering the pool at all.
+    pub(super) fn worth_splitting(step: &Step) -> bool {
+        step.work() >= 2 * MIN_PART_WORK && step.units() > 1
+    }
 
     /// Runs `step`, split into disjoint unit ranges across the current pool when large enough.
     ///
