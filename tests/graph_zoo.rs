@@ -8,6 +8,7 @@ use mobilecnn::graph::plan::Plan;
 use mobilecnn::graph::reference::run_reference;
 use mobilecnn::graph::rewrite::optimize;
 use mobilecnn::graph::Op;
+use mobilecnn::kernels::Activation;
 use mobilecnn::zoo::{Head, ZooModel};
 
 fn check(id: &str, head: Head) {
@@ -29,6 +30,19 @@ fn check(id: &str, head: Head) {
                 let expected = if depthwise { 2 } else { c.groups };
                 assert_eq!(calls, expected, "{id}: {} kernel calls", n.name);
             }
+        }
+    }
+    // A residual add whose other input is a 1×1 conv without activation feeding only it runs in
+    // that conv's GEMM epilogue: no add step of its own (MobileNet V2, ShuffleNet V1 stride 1).
+    for (n, calls) in opt.nodes.iter().zip(plan.kernel_calls()) {
+        if matches!(n.op, Op::Add { .. }) {
+            let fusable = n.inputs.iter().any(|&u| {
+                opt.nodes.iter().any(|p| {
+                    p.output == u
+                        && matches!(&p.op, Op::Conv(c) if c.act == Activation::None && c.win.kh == 1 && c.win.kw == 1)
+                })
+            });
+            assert_eq!(calls, usize::from(!fusable), "{id}: {} kernel calls", n.name);
         }
     }
     println!(

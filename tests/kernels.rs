@@ -10,7 +10,10 @@ use fastrand::Rng;
 use mobilecnn::kernels::conv::{conv, conv_scalar, PackedConv};
 use mobilecnn::kernels::dwconv::{dwconv, dwconv_scalar, PackedDepthwise};
 use mobilecnn::kernels::elementwise::*;
-use mobilecnn::kernels::gemm::{gemm_panels, gemm_panels_scalar, NR, gemm, gemm_scalar, GemmInput, PackedGemm};
+use mobilecnn::kernels::gemm::{
+    gemm, gemm_panels, gemm_panels_residual, gemm_panels_residual_scalar, gemm_panels_scalar, gemm_scalar, GemmInput,
+    PackedGemm, Residual, NR,
+};
 use mobilecnn::kernels::pool::*;
 use mobilecnn::kernels::softmax::{softmax, softmax_scalar};
 use mobilecnn::kernels::{naive, Activation, Padding, Window};
@@ -385,6 +388,39 @@ fn gemm_panel_ranges_match_whole() {
             // The scalar and SIMD halves agree with the whole call within rounding.
             check_twins(&format!("gemm panels m={m} k={k} n={n} cut={cut}"), &parts, &whole, dot_tol(k));
         }
+    }
+}
+
+/// The residual epilogue: `act(A·W + bias + r)` equals the GEMM without activation followed by
+/// the element-wise add + activation, bit for bit (the same two roundings), on strided residuals,
+/// partial last panels and row splits.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn gemm_residual_equals_gemm_then_add() {
+    let mut rng = Rng::with_seed(16);
+    for &(m, k, n) in &[(2, 3, 1), (5, 17, 13), (7, 24, 33), (13, 64, 8), (49, 58, 58)] {
+        let act = rand_act(&mut rng);
+        let a = rand_vec(&mut rng, m * k);
+        let packed = PackedGemm::pack(k, n, &rand_vec(&mut rng, k * n), Some(&rand_vec(&mut rng, n)));
+        let input = |r: usize| GemmInput { a: &a[r * k..], row_stride: k, k_stride: 1 };
+        let res_stride = n + rng.usize(0..3);
+        let r = rand_vec(&mut rng, m * res_stride);
+        let mut plain = vec![0.0; m * n];
+        gemm(m, input(0), &packed, &mut plain, n, Activation::None);
+        let mut want = vec![SENTINEL; m * n];
+        add(m, n, &plain, n, &r, res_stride, &mut want, n, act);
+        let panels = 0..n.div_ceil(NR);
+        let split = rng.usize(0..=m);
+        let what = format!("gemm residual m={m} k={k} n={n} split={split}");
+        let mut got = vec![SENTINEL; m * n];
+        let (top, bottom) = got.split_at_mut(split * n);
+        let res = |row: usize| Some(Residual { r: &r[row * res_stride..], stride: res_stride });
+        gemm_panels_residual(split, input(0), &packed, panels.clone(), top, n, res(0), act);
+        gemm_panels_residual(m - split, input(split), &packed, panels.clone(), bottom, n, res(split), act);
+        assert_eq!(got, want, "{what}");
+        let mut twin = vec![SENTINEL; m * n];
+        gemm_panels_residual_scalar(m, input(0), &packed, panels, &mut twin, n, res(0), act);
+        check_twins(&what, &got, &twin, dot_tol(k));
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::kernels::conv::{conv, PackedConv};
 use crate::kernels::dwconv::{dwconv, PackedDepthwise};
 use crate::kernels::elementwise::{activation, add, affine, copy_channels, gather_channels};
-use crate::kernels::gemm::{gemm, gemm_panels, GemmInput, PackedGemm, NR};
+use crate::kernels::gemm::{gemm_panels, gemm_panels_residual, GemmInput, PackedGemm, Residual, NR};
 use crate::kernels::pool::{avg_pool, global_avg_pool, max_pool};
 use crate::kernels::softmax::softmax;
 use crate::kernels::{Activation, Padding, Window};
@@ -101,7 +101,7 @@ impl Plan {
         let arena = Arena::new(&mut self.arena);
         let (steps, bases) = (&self.steps, &self.bases[..]);
         #[cfg(feature = "threads")]
-        if rayon::current_num_threads() > 1 {
+        if rayon::current_num_threads() > 1 && steps.iter().any(threads::worth_splitting) {
             // The loop itself runs on a pool thread, so splitting a step is a local fork the
             // other (still spinning) threads steal, not an injection from outside the pool.
             // SAFETY: `arena` borrows `self.arena` mutably for the whole scope.
@@ -198,8 +198,9 @@ impl Loc {
 }
 
 enum Kernel {
-    /// `rows` pixels (or the one row of a dense layer) times the packed weights.
-    Gemm { rows: usize, input: Loc, k_stride: usize, w: PackedGemm, act: Activation },
+    /// `rows` pixels (or the one row of a dense layer) times the packed weights, plus `residual`
+    /// (an Add fused into a 1×1 conv; never on a one-row GEMM) before `act`.
+    Gemm { rows: usize, input: Loc, k_stride: usize, w: PackedGemm, residual: Option<Loc>, act: Activation },
     Depthwise { in_shape: Shape, input: Loc, win: Window, rows: usize, w: PackedDepthwise, act: Activation },
     Conv { in_shape: Shape, input: Loc, win: Window, rows: usize, w: PackedConv, act: Activation },
     MaxPool { in_shape: Shape, input: Loc, win: Window, rows: usize },
@@ -225,9 +226,9 @@ impl Step {
     fn inputs(&self) -> [Option<&Loc>; 2] {
         match &self.kernel {
             Kernel::Add { a, b, .. } => [Some(a), Some(b)],
+            Kernel::Gemm { input, residual, .. } => [Some(input), residual.as_ref()],
             Kernel::Softmax => [None, None],
-            Kernel::Gemm { input, .. }
-            | Kernel::Depthwise { input, .. }
+            Kernel::Depthwise { input, .. }
             | Kernel::Conv { input, .. }
             | Kernel::MaxPool { input, .. }
             | Kernel::AvgPool { input, .. }
@@ -282,7 +283,7 @@ impl Step {
             return;
         }
         let read = |loc: &Loc| -> &[f32] { arena.slice(loc.range(bases)) };
-        if let Kernel::Gemm { rows: 1, input, k_stride, w, act } = &self.kernel {
+        if let Kernel::Gemm { rows: 1, input, k_stride, w, act, .. } = &self.kernel {
             // Units are weight panels: this part writes output columns from `units.start * NR`.
             let start = self.out.range(bases).start + units.start * NR;
             let out = arena.slice_mut(start..start + (units.end * NR).min(w.n) - units.start * NR);
@@ -300,9 +301,10 @@ impl Step {
         // Inputs of the per-pixel kernels, from this part's first pixel.
         let from = |loc: &Loc| &read(loc)[first * loc.stride..];
         match &self.kernel {
-            Kernel::Gemm { input, k_stride, w, act, .. } => {
+            Kernel::Gemm { input, k_stride, w, residual, act, .. } => {
                 let a = GemmInput { a: from(input), row_stride: input.stride, k_stride: *k_stride };
-                gemm(count, a, w, out, os, *act)
+                let res = residual.as_ref().map(|r| Residual { r: from(r), stride: r.stride });
+                gemm_panels_residual(count, a, w, 0..w.n.div_ceil(NR), out, os, res, *act)
             }
             Kernel::Depthwise { in_shape, input, win, w, act, .. } => {
                 dwconv(read(input), *in_shape, view(input), win, w, out, os, units, *act)
@@ -365,10 +367,19 @@ mod threads {
 
     use super::{Arena, Kernel, Step};
 
-    /// Work (multiply-adds) below which a part is not worth handing to another thread.
-    const MIN_PART_WORK: usize = 16 * 1024;
+    /// Work (multiply-adds or element visits) below which a part is not worth handing to another
+    /// thread: waking a sleeping wasm pool thread (Atomics.notify → wait returning) costs tens of
+    /// µs, about what 256 K multiply-adds take, so smaller parts run inline on the calling thread.
+    /// (16 K made ShuffleNet V2 0.33× 2.5× slower on 2 threads than on 1.)
+    const MIN_PART_WORK: usize = 256 * 1024;
     /// Parts per thread: a little slack so a thread that starts late does not stall the layer.
     const PARTS_PER_THREAD: usize = 2;
+
+    /// Whether `step` splits into at least two parts; a plan with no such step runs entirely on
+    /// the calling thread, without entering the pool at all.
+    pub(super) fn worth_splitting(step: &Step) -> bool {
+        step.work() >= 2 * MIN_PART_WORK && step.units() > 1
+    }
 
     /// Runs `step`, split into disjoint unit ranges across the current pool when large enough.
     ///
@@ -410,6 +421,8 @@ struct Builder<'g> {
     g: &'g Graph,
     def: Vec<usize>,
     last_use: Vec<usize>,
+    /// Nodes reading each value (the graph output counts as one more).
+    uses: Vec<usize>,
     placement: Vec<Option<Placement>>,
     locs: Vec<Option<Loc>>,
     buffers: Vec<Buffer>,
@@ -423,6 +436,7 @@ impl<'g> Builder<'g> {
         let n = g.shapes.len();
         let mut def = vec![0; n];
         let mut last_use = vec![0; n];
+        let mut uses = vec![0; n];
         let mut producer_op: Vec<Option<&Op>> = vec![None; n];
         for (i, node) in g.nodes.iter().enumerate() {
             def[node.output] = i + 1;
@@ -430,9 +444,11 @@ impl<'g> Builder<'g> {
             producer_op[node.output] = Some(&node.op);
             for &v in &node.inputs {
                 last_use[v] = i + 1;
+                uses[v] += 1;
             }
         }
         last_use[g.output] = g.nodes.len() + 1;
+        uses[g.output] += 1;
 
         // A concat part is written in place when its producer takes an output pixel stride and it
         // is needed nowhere else as a dense tensor of its own.
@@ -464,6 +480,7 @@ impl<'g> Builder<'g> {
             g,
             def,
             last_use,
+            uses,
             placement,
             locs: vec![None; n],
             buffers: Vec::new(),
@@ -586,7 +603,8 @@ impl<'g> Builder<'g> {
             Op::Dense { out: n, weight, bias, act } => {
                 let k = in_shape.c;
                 let w_kn = transpose(weight, *n, k);
-                Kernel::Gemm { rows: 1, input: x, k_stride: 1, w: PackedGemm::pack(k, *n, &w_kn, bias.as_deref()), act: *act }
+                let w = PackedGemm::pack(k, *n, &w_kn, bias.as_deref());
+                Kernel::Gemm { rows: 1, input: x, k_stride: 1, w, residual: None, act: *act }
             }
             Op::Affine { scale, shift, act } => Kernel::Affine { input: x, scale: scale.clone(), shift: shift.clone(), act: *act },
             Op::Act(act) => Kernel::Activation { input: x, act: *act },
@@ -595,6 +613,7 @@ impl<'g> Builder<'g> {
                 Kernel::AvgPool { in_shape, input: x, win: *win, rows: s.h, count_include_pad: *count_include_pad }
             }
             Op::GlobalAvgPool => Kernel::GlobalAvgPool { in_shape, input: x },
+            Op::Add { act } if self.fuse_residual(i, inputs, out, *act) => return Ok(()),
             Op::Add { act } => Kernel::Add { a: x, b: self.loc(inputs[1]), act: *act },
             Op::Permute { perm } => Kernel::Gather { input: x, idx: perm.clone() },
             Op::Softmax => {
@@ -605,6 +624,47 @@ impl<'g> Builder<'g> {
         };
         self.push(i, kernel, out);
         Ok(())
+    }
+
+    /// Folds Add node `i` into the 1×1 conv computed just before it when that conv feeds only
+    /// the add and has no activation of its own: its GEMMs add the other input in their epilogue
+    /// and write the add's output, saving a pass over the activation. Returns whether it did.
+    fn fuse_residual(&mut self, i: usize, inputs: &[ValueId], out: Loc, act: Activation) -> bool {
+        let g = self.g;
+        let Some((u, other)) = [(inputs[0], inputs[1]), (inputs[1], inputs[0])].into_iter().find(|&(u, o)| {
+            u != o
+                && i > 0
+                && self.def[u] == i // produced by node i - 1
+                && self.uses[u] == 1
+                && u != g.output
+                && self.placement[u].is_none()
+                && matches!(&g.nodes[i - 1].op, Op::Conv(c) if c.act == Activation::None)
+        }) else {
+            return false;
+        };
+        let conv_loc = self.loc(u);
+        let first = self.steps.iter().rposition(|s| s.node != i - 1).map_or(0, |p| p + 1);
+        let steps = &self.steps[first..];
+        let fusable = !steps.is_empty()
+            && steps.iter().all(|s| {
+                matches!(s.kernel, Kernel::Gemm { rows, residual: None, .. } if rows > 1) && s.out.buf == conv_loc.buf
+            });
+        if !fusable {
+            return false;
+        }
+        let residual = self.loc(other);
+        for step in &mut self.steps[first..] {
+            let (c0, c) = (step.out.offset - conv_loc.offset, step.out.c);
+            step.out = out.channels(c0, c);
+            if let Kernel::Gemm { residual: r, act: a, .. } = &mut step.kernel {
+                (*r, *a) = (Some(residual.channels(c0, c)), act);
+            }
+        }
+        // The add's output is now written at the conv's time (so it must not share space with the
+        // conv's input); the conv's own output is never written.
+        self.buffers[out.buf].first = self.buffers[out.buf].first.min(i);
+        self.buffers[conv_loc.buf].len = 0;
+        true
     }
 
     fn conv(&mut self, i: usize, c: &Conv, x: Loc, in_shape: Shape, out: Loc, s: Shape) -> Result<()> {
@@ -627,7 +687,7 @@ impl<'g> Builder<'g> {
             let kernel = if pointwise {
                 let w_kn = transpose(&w, cout, in_shape.c);
                 let w = PackedGemm::pack(in_shape.c, cout, &w_kn, bias);
-                Kernel::Gemm { rows: x.pixels, input: x, k_stride: 1, w, act }
+                Kernel::Gemm { rows: x.pixels, input: x, k_stride: 1, w, residual: None, act }
             } else {
                 let w = PackedConv::pack(in_shape.c, cout, win.kh, win.kw, &w, bias);
                 Kernel::Conv { in_shape, input: x, win, rows: s.h, w, act }
@@ -665,7 +725,8 @@ impl<'g> Builder<'g> {
                 }
                 let w = PackedGemm::pack(cin_g, cout_g, &w_kn, bias.map(|b| &b[gi * cout_g..(gi + 1) * cout_g]));
                 let input = x.channels(start, (cin_g - 1) * step + 1);
-                self.push(i, Kernel::Gemm { rows: x.pixels, input, k_stride: step, w, act }, out.channels(gi * cout_g, cout_g));
+                let kernel = Kernel::Gemm { rows: x.pixels, input, k_stride: step, w, residual: None, act };
+                self.push(i, kernel, out.channels(gi * cout_g, cout_g));
             }
             return Ok(());
         }

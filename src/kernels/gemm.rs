@@ -63,6 +63,15 @@ impl PackedGemm {
     }
 }
 
+/// A residual added in the epilogue, before the activation: `out = act(A·W + bias + r)`. It has
+/// the output's layout (row `i`, column `j` at `r[i * stride + j]`) and saves the separate pass
+/// an element-wise add would make over the activation (MobileNet V2 projection + add).
+#[derive(Clone, Copy, Debug)]
+pub struct Residual<'a> {
+    pub r: &'a [f32],
+    pub stride: usize,
+}
+
 /// Checks the operand extents once, so the SIMD path's raw-pointer loops stay in bounds.
 fn check(m: usize, a: &GemmInput, w: &PackedGemm, panels: &Range<usize>, out: &[f32], out_stride: usize) {
     assert_eq!(
@@ -89,6 +98,13 @@ fn check(m: usize, a: &GemmInput, w: &PackedGemm, panels: &Range<usize>, out: &[
     );
 }
 
+fn check_residual(m: usize, w: &PackedGemm, panels: &Range<usize>, res: Option<Residual>) {
+    if let Some(res) = res.filter(|_| m > 0 && !panels.is_empty()) {
+        let cols = (panels.end * NR).min(w.n) - panels.start * NR;
+        assert!(res.r.len() >= (m - 1) * res.stride + cols, "gemm: residual too short");
+    }
+}
+
 /// `out = act(A · W + bias)`; SIMD128 when compiled in, else [`gemm_scalar`].
 pub fn gemm(
     m: usize,
@@ -112,10 +128,26 @@ pub fn gemm_panels(
     out_stride: usize,
     act: Activation,
 ) {
+    gemm_panels_residual(m, a, w, panels, out, out_stride, None, act)
+}
+
+/// [`gemm_panels`] with an optional residual added before the activation (see [`Residual`]);
+/// `res` starts at the same row and column as `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_panels_residual(
+    m: usize,
+    a: GemmInput,
+    w: &PackedGemm,
+    panels: Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+    res: Option<Residual>,
+    act: Activation,
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::gemm(m, a, w, panels, out, out_stride, act);
+    simd::gemm(m, a, w, panels, out, out_stride, res, act);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    gemm_panels_scalar(m, a, w, panels, out, out_stride, act);
+    gemm_panels_residual_scalar(m, a, w, panels, out, out_stride, res, act);
 }
 
 /// Scalar twin of [`gemm`]: one row at a time, an `NR`-wide accumulator per panel.
@@ -140,7 +172,23 @@ pub fn gemm_panels_scalar(
     out_stride: usize,
     act: Activation,
 ) {
+    gemm_panels_residual_scalar(m, a, w, panels, out, out_stride, None, act)
+}
+
+/// Scalar twin of [`gemm_panels_residual`].
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_panels_residual_scalar(
+    m: usize,
+    a: GemmInput,
+    w: &PackedGemm,
+    panels: Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+    res: Option<Residual>,
+    act: Activation,
+) {
     check(m, &a, w, &panels, out, out_stride);
+    check_residual(m, w, &panels, res);
     let (lo, hi) = act.bounds();
     let panel_len = PackedGemm::panel_len(w.k);
     for i in 0..m {
@@ -158,6 +206,11 @@ pub fn gemm_panels_scalar(
             }
             let j0 = (p - panels.start) * NR;
             let nj = (w.n - p * NR).min(NR);
+            if let Some(res) = res {
+                for (s, &r) in acc.iter_mut().zip(&res.r[i * res.stride + j0..i * res.stride + j0 + nj]) {
+                    *s += r;
+                }
+            }
             for (o, &s) in orow[j0..j0 + nj].iter_mut().zip(&acc) {
                 *o = s.max(lo).min(hi);
             }
@@ -172,7 +225,7 @@ mod simd {
     use core::arch::wasm32::*;
     use std::ops::Range;
 
-    use super::{check, Activation, GemmInput, PackedGemm, NR};
+    use super::{check, check_residual, Activation, GemmInput, PackedGemm, Residual, NR};
     use crate::kernels::simd::{bounds, clamp, ld, madd, splat, st8};
 
     /// Rows per micro-kernel call: 4 rows × 2 vectors = 8 accumulators, which with the two weight
@@ -191,6 +244,8 @@ mod simd {
         out_stride: usize,
         /// The panel `out` starts at.
         p0: usize,
+        /// Row stride of the residual (its pointer, null when absent, is passed per row block).
+        res_stride: usize,
         lo: v128,
         hi: v128,
     }
@@ -202,9 +257,11 @@ mod simd {
         panels: Range<usize>,
         out: &mut [f32],
         out_stride: usize,
+        res: Option<Residual>,
         act: Activation,
     ) {
         check(m, &a, w, &panels, out, out_stride);
+        check_residual(m, w, &panels, res);
         if m == 0 || panels.is_empty() {
             return;
         }
@@ -216,15 +273,17 @@ mod simd {
             k_stride: a.k_stride,
             out_stride,
             p0: panels.start,
+            res_stride: res.map_or(0, |r| r.stride),
             lo,
             hi,
         };
         let (ap, wp, op) = (a.a.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
+        let rp = res.map_or(std::ptr::null(), |r| r.r.as_ptr());
         // SAFETY: `check` proved every A element, packed panel and output element addressed
         // below is inside its slice; pointers that may point past the end (A when k = 0, the
         // tail rows when m % 4 = 0) are formed with wrapping arithmetic and never dereferenced.
         unsafe {
-            if m == 1 {
+            if m == 1 && rp.is_null() {
                 dense(ap, wp, op, &g, panels);
                 return;
             }
@@ -234,30 +293,34 @@ mod simd {
                     ap.wrapping_add(i * g.row_stride),
                     wp,
                     op.add(i * out_stride),
+                    rp.wrapping_add(i * g.res_stride),
                     &g,
                     panels.clone(),
                 );
                 i += MR;
             }
-            let (ap, op) = (
+            let (ap, op, rp) = (
                 ap.wrapping_add(i * g.row_stride),
                 op.wrapping_add(i * out_stride),
+                rp.wrapping_add(i * g.res_stride),
             );
             match m - i {
-                1 => rows::<1>(ap, wp, op, &g, panels),
-                2 => rows::<2>(ap, wp, op, &g, panels),
-                3 => rows::<3>(ap, wp, op, &g, panels),
+                1 => rows::<1>(ap, wp, op, rp, &g, panels),
+                2 => rows::<2>(ap, wp, op, rp, &g, panels),
+                3 => rows::<3>(ap, wp, op, rp, &g, panels),
                 _ => {}
             }
         }
     }
 
-    /// `R` rows × the given weight panels; `a` and `out` point at the first row.
+    /// `R` rows × the given weight panels; `a`, `out` and `res` (null: no residual) point at the
+    /// first row.
     #[inline(always)]
     unsafe fn rows<const R: usize>(
         a: *const f32,
         w: *const f32,
         out: *mut f32,
+        res: *const f32,
         g: &Geo,
         panels: Range<usize>,
     ) {
@@ -280,14 +343,25 @@ mod simd {
                 }
                 wk = wk.add(NR);
             }
-            for (r, [v0, v1]) in acc.into_iter().enumerate() {
+            let nj = (g.n - p * NR).min(NR);
+            for (r, [mut v0, mut v1]) in acc.into_iter().enumerate() {
+                if !res.is_null() {
+                    let rr = res.add(r * g.res_stride + (p - g.p0) * NR);
+                    if nj == NR {
+                        v0 = f32x4_add(v0, ld(rr));
+                        v1 = f32x4_add(v1, ld(rr.add(4)));
+                    } else {
+                        // The last panel's residual row may end before 8 floats.
+                        let mut t = [0.0f32; NR];
+                        for (j, tj) in t.iter_mut().enumerate().take(nj) {
+                            *tj = *rr.add(j);
+                        }
+                        v0 = f32x4_add(v0, ld(t.as_ptr()));
+                        v1 = f32x4_add(v1, ld(t.as_ptr().add(4)));
+                    }
+                }
                 let o = out.add(r * g.out_stride + (p - g.p0) * NR);
-                st8(
-                    o,
-                    clamp(v0, g.lo, g.hi),
-                    clamp(v1, g.lo, g.hi),
-                    (g.n - p * NR).min(NR),
-                );
+                st8(o, clamp(v0, g.lo, g.hi), clamp(v1, g.lo, g.hi), nj);
             }
         }
     }
@@ -326,6 +400,6 @@ mod simd {
             }
             p += DENSE_PANELS;
         }
-        rows::<1>(a, w, out, g, p..panels.end);
+        rows::<1>(a, w, out, std::ptr::null(), g, p..panels.end);
     }
 }
