@@ -2,10 +2,10 @@
 // classifiers side by side, zoo sources, caller preprocessing, and the error codes
 // (download, checksum, malformed, input, disposed). Served cross-origin isolated: the threaded build.
 import assert from 'node:assert/strict';
-import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_MODEL, ROOT, launchBrowser, photosDir, requireModel, removeTempDirs, runPage, serve, tempDir } from './helpers.mjs';
+import { DEFAULT_MODEL, launchBrowser, pageSite, requireModel, removeTempDirs, runPage, serve } from './helpers.mjs';
 
 const SMALL = 'mobilenet_v1_0.25_128_quant';
 let site;
@@ -96,10 +96,7 @@ main().catch((e) => { window.failure = (e && e.code ? e.code + ': ' : '') + (e &
 before(async () => {
   requireModel(`${DEFAULT_MODEL}.tflite`);
   requireModel(`${SMALL}.tflite`);
-  site = tempDir('api');
-  symlinkSync(path.join(ROOT, 'pkg'), path.join(site, 'pkg'));
-  copyFileSync(path.join(photosDir(), 'parrot.jpg'), path.join(site, 'parrot.jpg'));
-  writeFileSync(path.join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><script type="module">${PAGE}</script>`);
+  site = pageSite('api', PAGE);
   browser = await launchBrowser();
 });
 

@@ -1,7 +1,7 @@
 // Shared by the package tests: pack pkg/, serve a folder (with or without COOP/COEP), drive headless
 // Chromium (playwright-core, /usr/bin/chromium), and the page script that classifies a real photo.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,15 @@ export function tempDir(prefix) {
   const dir = mkdtempSync(path.join(tmpdir(), `mobilecnn-${prefix}-`));
   tempDirs.push(dir);
   return dir;
+}
+
+/** A temp site serving the built package at /pkg/, the given photos, and an index.html running `page`. */
+export function pageSite(prefix, page, photos = ['parrot.jpg']) {
+  const site = tempDir(prefix);
+  symlinkSync(path.join(ROOT, 'pkg'), path.join(site, 'pkg'));
+  for (const photo of photos) copyFileSync(path.join(photosDir(), photo), path.join(site, photo));
+  writeFileSync(path.join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><script type="module">${page}</script>`);
+  return site;
 }
 
 export function removeTempDirs() {

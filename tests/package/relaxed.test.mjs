@@ -2,10 +2,8 @@
 // it gets simd-relaxed / threads-relaxed, and `relaxedSimd: false` gets the plain builds. Both must name the
 // same top-1 class on real photos with real weights (a quantized tflite and a float ONNX model).
 import assert from 'node:assert/strict';
-import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_MODEL, ROOT, launchBrowser, photosDir, requireModel, removeTempDirs, runPage, serve, tempDir } from './helpers.mjs';
+import { DEFAULT_MODEL, launchBrowser, pageSite, requireModel, removeTempDirs, runPage, serve } from './helpers.mjs';
 
 const MODELS = [DEFAULT_MODEL, 'shufflenet_v2_x0_33'];
 const PHOTOS = ['parrot.jpg', 'owl.jpg', 'hot_dog.jpg', 'sunflower.png', 'skimage_coffee.png'];
@@ -49,10 +47,7 @@ main().catch((e) => { window.failure = (e && e.code ? e.code + ': ' : '') + (e &
 before(async () => {
   requireModel(`${DEFAULT_MODEL}.tflite`);
   requireModel('shufflenet_v2_x0_33.onnx');
-  site = tempDir('relaxed');
-  symlinkSync(path.join(ROOT, 'pkg'), path.join(site, 'pkg'));
-  for (const photo of PHOTOS) copyFileSync(path.join(photosDir(), photo), path.join(site, photo));
-  writeFileSync(path.join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><script type="module">${PAGE}</script>`);
+  site = pageSite('relaxed', PAGE, PHOTOS);
   browser = await launchBrowser();
 });
 

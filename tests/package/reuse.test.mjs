@@ -5,10 +5,8 @@
 // its worker serves the next one. Served cross-origin isolated: the threaded build, plus `threads: false`
 // for the single-thread one.
 import assert from 'node:assert/strict';
-import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, launchBrowser, photosDir, requireModel, removeTempDirs, runPage, serve, tempDir } from './helpers.mjs';
+import { launchBrowser, pageSite, requireModel, removeTempDirs, runPage, serve } from './helpers.mjs';
 
 const MODELS = ['mobilenet_v1_0.25_128_quant', 'shufflenet_v2_x0_25'];
 const CYCLES = 50;
@@ -81,10 +79,7 @@ main().catch((e) => { window.failure = (e && e.code ? e.code + ': ' : '') + (e &
 
 before(async () => {
   for (const id of MODELS) requireModel(id === MODELS[0] ? `${id}.tflite` : `${id}.onnx`);
-  site = tempDir('reuse');
-  symlinkSync(path.join(ROOT, 'pkg'), path.join(site, 'pkg'));
-  copyFileSync(path.join(photosDir(), 'parrot.jpg'), path.join(site, 'parrot.jpg'));
-  writeFileSync(path.join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><script type="module">${PAGE}</script>`);
+  site = pageSite('reuse', PAGE);
   browser = await launchBrowser();
 });
 
