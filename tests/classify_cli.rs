@@ -3,20 +3,12 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
 
-fn mobilecnn(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mobilecnn")).args(args).output().expect("the binary runs")
-}
-
-fn stdout(args: &[&str]) -> String {
-    let out = mobilecnn(args);
-    assert!(out.status.success(), "mobilecnn {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+mod cli_util;
+use cli_util::{mobilecnn, stdout};
 
 /// `../shared/<rel>` next to the checkout or next to the folder of worktrees.
 fn shared(rel: &str) -> String {

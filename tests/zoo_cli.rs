@@ -1,20 +1,12 @@
 //! The `mobilecnn zoo` and `mobilecnn info` subcommands, run as a user would (natively).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::process::Command;
 
 use mobilecnn::graph::cost::{layer_costs, totals};
 use serde_json::Value;
 
-fn mobilecnn(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mobilecnn")).args(args).output().expect("the binary runs")
-}
-
-fn stdout(args: &[&str]) -> String {
-    let out = mobilecnn(args);
-    assert!(out.status.success(), "mobilecnn {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+mod cli_util;
+use cli_util::{mobilecnn, stdout};
 
 #[test]
 fn zoo_lists_every_model() {
