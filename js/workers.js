@@ -19,6 +19,7 @@ class Connection {
   #worker;
   #pending = new Map();
   #nextId = 1;
+  #failure = null; // why the worker is gone, for calls made after it failed
   broken = false;
   idleTimer = null;
   reset = null; // Promise<boolean> while it is being reset for reuse
@@ -30,14 +31,15 @@ class Connection {
     this.#worker.addEventListener('message', (e) => this.#receive(e.data));
     this.#worker.addEventListener('error', (e) => {
       this.broken = true;
-      this.#failAll(new MobileCnnError('download', `the mobilecnn worker failed: ${e.message || 'it could not be loaded'}`));
+      this.#failure = new MobileCnnError('download', `the mobilecnn worker failed: ${e.message || 'it could not be loaded'}`);
+      this.#failAll(this.#failure);
     });
   }
 
   call(message, transfer = []) {
     return new Promise((resolve, reject) => {
       if (this.broken) {
-        reject(new MobileCnnError('internal', 'the mobilecnn worker is gone'));
+        reject(this.#failure ?? new MobileCnnError('internal', 'the mobilecnn worker is gone'));
         return;
       }
       const id = this.#nextId++;
@@ -83,9 +85,11 @@ export async function acquire(build, urls, threads, onProgress) {
     onProgress?.(reused.info.wasmBytes, reused.info.wasmBytes); // nothing to fetch: the phase is done
     return reused;
   }
-  const { module, bytes } = await compiledModule(build, urls.wasm, onProgress);
+  // The worker's script loads and runs while the wasm downloads and compiles, not after.
+  const compiling = compiledModule(build, urls.wasm, onProgress);
   const conn = new Connection(build, urls.worker(), threads);
   try {
+    const { module, bytes } = await compiling;
     const info = await conn.call({ type: 'init', module, threads });
     conn.info = { build, threads: info.threadCount, version: info.version, wasmBytes: bytes };
     return conn;
