@@ -8,7 +8,8 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::thread::Thread;
 
 use super::{Arena, Kernel, Loc, Step};
 
@@ -39,8 +40,13 @@ pub(super) fn sync_points(steps: &[Step], bases: &[usize]) -> Vec<bool> {
             if matches!(step.kernel, Kernel::Softmax) {
                 inputs.push(step.out); // in place
             }
-            let hazard = inputs.iter().any(|i| written.iter().any(|w| overlap(i, w, bases)))
-                || read.iter().chain(&written).any(|x| overlap(&step.out, x, bases));
+            let hazard = inputs
+                .iter()
+                .any(|i| written.iter().any(|w| overlap(i, w, bases)))
+                || read
+                    .iter()
+                    .chain(&written)
+                    .any(|x| overlap(&step.out, x, bases));
             if hazard {
                 read.clear();
                 written.clear();
@@ -74,7 +80,11 @@ fn share(step: &Step, t: usize, n: usize) -> Range<usize> {
     if units == 1 || step.work() < MIN_SPLIT_WORK {
         return if t == 0 { 0..units } else { 0..0 };
     }
-    let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
+    let align = if matches!(step.kernel, Kernel::Gemm { .. }) {
+        4
+    } else {
+        1
+    };
     let tiles = units.div_ceil(align);
     let bound = |p: usize| (p * tiles / n * align).min(units);
     bound(t)..bound(t + 1)
@@ -109,6 +119,7 @@ pub(super) unsafe fn run_team(
     };
     rayon::broadcast(|ctx| {
         let (t, n) = (ctx.index(), ctx.num_threads());
+        barrier.register(t);
         for (i, (step, &sync)) in steps.iter().zip(sync_before).enumerate() {
             if sync || profiling {
                 barrier.wait();
@@ -131,19 +142,37 @@ pub(super) unsafe fn run_team(
 
 /// A barrier whose waiters spin: the team's threads each own a core for the few milliseconds of
 /// an inference, and a spinning thread sees the last arrival within ~100 ns, where a sleeping one
-/// (std's Barrier; Atomics.wait in the browser) takes tens of µs to wake.
+/// (std's Barrier; Atomics.wait in the browser) takes tens of µs to wake. A long wait (a thread
+/// descheduled on a busy machine) parks the waiter, so it gives its core to the thread it waits
+/// for instead of spinning through its time slice; the last arrival unparks it.
 struct SpinBarrier {
     threads: usize,
     arrived: AtomicUsize,
     generation: AtomicUsize,
+    /// Waiters parked or about to park.
+    sleepers: AtomicUsize,
+    /// Every team thread's handle, registered before its first wait.
+    handles: Vec<OnceLock<Thread>>,
 }
 
 impl SpinBarrier {
-    /// Spins before a waiter starts yielding its core (natively, where threads may outnumber cores).
-    const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+    /// Spins (an atomic load each, a few ns) before a waiter parks: longer than the usual wait on
+    /// an idle machine (a share's imbalance, a pool thread waking up), so parking is rare there.
+    const SPINS_BEFORE_PARK: u32 = 1 << 18;
 
     fn new(threads: usize) -> Self {
-        SpinBarrier { threads, arrived: AtomicUsize::new(0), generation: AtomicUsize::new(0) }
+        SpinBarrier {
+            threads,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            handles: (0..threads).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Thread `t` of the team joins; before it first waits.
+    fn register(&self, t: usize) {
+        let _ = self.handles[t].set(std::thread::current());
     }
 
     fn wait(&self) {
@@ -152,17 +181,31 @@ impl SpinBarrier {
         // with the new generation.
         if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
             self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
+            // SeqCst with the sleepers count (and the waiter's mirror image below): either the
+            // waiter sees the new generation, or this sees the waiter counted and unparks it.
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            if self.sleepers.load(Ordering::SeqCst) > 0 {
+                self.handles
+                    .iter()
+                    .filter_map(OnceLock::get)
+                    .for_each(Thread::unpark);
+            }
             return;
         }
         let mut spins = 0u32;
         while self.generation.load(Ordering::Acquire) == generation {
-            if spins < Self::SPINS_BEFORE_YIELD {
+            if spins < Self::SPINS_BEFORE_PARK {
                 spins += 1;
                 std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
+                continue;
             }
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            if self.generation.load(Ordering::SeqCst) == generation {
+                // Futex wait natively, memory.atomic.wait32 (Atomics.wait) in a wasm pool worker;
+                // it may also return early, hence the loop.
+                std::thread::park();
+            }
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
