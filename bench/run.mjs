@@ -215,7 +215,8 @@ function report(raw, cold) {
   const kernels = {};
   for (const profiled of raw.filter((r) => r.peak)) {
     kernels[profiled.runtime] = {};
-    console.log(`\nKernel table (${profiled.runtime}, 1 thread): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
+    const team = profiled.threadsInEffect > 1 ? `${profiled.threadsInEffect} threads; the peak is one thread's` : '1 thread';
+    console.log(`\nKernel table (${profiled.runtime}, ${team}): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
     for (const x of profiled.results.filter((x) => x.profile)) {
       const layers = x.profile.filter((l) => l.macs > 0).map((l) => ({ ...l, gflops: (2 * l.macs) / l.ms / 1e6 }));
       const by = (kind) => layers.filter((l) => l.kind === kind || (kind === 'conv1x1' && l.kind === 'conv1x1_grouped') || (kind === 'dense' && l.kind === 'dense'));
