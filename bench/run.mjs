@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serveBench } from './serve.mjs';
+import { referenceDir, serveBench } from './serve.mjs';
 import { fileOf, runsOn } from './page/nets.js';
 
 const bench = path.dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,13 @@ const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,tflite:1,ours-threads:2,tfjs:2,ort:2,tflite:2').split(',').map((s) => {
   const [runtime, threads] = s.split(':');
   return { runtime, threads: Number(threads) };
+}).filter((c) => {
+  // TFLite is fed a reference photo; without the reference data the default run goes on without it.
+  if (c.runtime !== 'tflite' || existsSync(referenceDir(bench))) return true;
+  const msg = `no reference data at ${referenceDir(bench)} (set MOBILECNN_REFERENCE): TFLite needs its photos`;
+  if (process.env.CONFIGS) throw new Error(msg);
+  console.log(`${msg}; skipping tflite:${c.threads}`);
+  return false;
 });
 // Runtimes ours is compared with (ratio_vs_<anchor>); `best` is over the ones running the same
 // float32 arithmetic as ours. TFLite runs the quantized files' integer kernels: its own table.
@@ -59,6 +66,7 @@ async function runConfig(url, cfg, profile) {
   try {
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`  [page] ${m.text()}`));
+    page.on('response', (r) => r.status() === 404 && console.error(`  [404] ${r.url()}`));
     const q = new URLSearchParams({ runtime: cfg.runtime, threads: cfg.threads, nets: NETS.join(','), runs: RUNS, warmup: WARMUP, profile: profile ? 1 : 0, photo: PHOTO });
     await page.goto(`${url}/page/index.html?${q}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 500 });
@@ -138,11 +146,13 @@ async function main() {
         if (!NETS.some((id) => runsOn(cfg.runtime, fileOf(id)))) continue;
         const profile = round === 0 && cfg.runtime.startsWith('ours');
         process.stdout.write(`round ${round + 1}/${ROUNDS} ${cfg.runtime} ${cfg.threads}T … `);
+        const t0 = performance.now();
         const r = await runConfig(server.url, cfg, profile);
+        const seconds = (performance.now() - t0) / 1000;
         const join = r.joinRatio !== undefined ? ` (join ratio ${fmt(r.joinRatio, 2)}: 1 = two threads really ran at once, 2 = serialised)` : '';
-        const pthreads = r.variant !== undefined ? ` (${r.variant}; ${r.pthreads} interpreter pthread(s) started)` : '';
-        console.log(`threads in effect: ${r.threads}${join}${pthreads}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', '));
-        raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads });
+        const pthreads = r.variant !== undefined ? ` (${r.variant}; pthreads started per network: ${r.results.map((x) => x.pthreads).join(', ')})` : '';
+        console.log(`threads in effect: ${r.threads}${join}${pthreads}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', ') + ` [${fmt(seconds)} s]`);
+        raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads, seconds });
       }
     }
   } finally {
@@ -170,6 +180,18 @@ function quantTable(summary) {
       fmt(s['ours-threads:2']?.ratio_vs_tflite, 2), fmt(s['tflite:2']?.speedup_vs_1t, 2), fmt(t.max_abs_diff, 3), `${t.top1[1]} / ${t.top1[0]}`,
       t.max_abs_diff_vs_reference ? t.max_abs_diff_vs_reference.map((x) => fmt(x, 3)).join(', ') : '–'].join(' | '));
   }
+  // numThreads n should make the interpreter start n − 1 pthreads (XNNPACK's pool; the caller is the
+  // n-th) per network, in the threaded wasm build: else the n-thread column does not measure n threads.
+  let bad = 0;
+  for (const cfg of CONFIGS.filter((c) => c.runtime === 'tflite')) {
+    const rows = ids.map((id) => summary[id][key(cfg)]).filter(Boolean);
+    const started = rows.flatMap((r) => r.pthreads_started);
+    const variants = [...new Set(rows.map((r) => r.wasm_variant))].join(', ');
+    const ok = started.every((n) => (cfg.threads === 1 ? n === 0 : n >= cfg.threads - 1)) && (cfg.threads === 1 || /threaded/.test(variants));
+    bad += !ok;
+    console.log(`TFLite numThreads ${cfg.threads}: ${variants}; pthreads started per network ${started.join(', ')} (expected ${cfg.threads - 1}) — ${ok ? 'verified' : 'NOT as requested'}`);
+  }
+  return bad;
 }
 
 function report(raw, cold) {
@@ -188,7 +210,7 @@ function report(raw, cold) {
         gmacs: macs / quantile(medians, 0.5) / 1e6, max_abs_diff: Math.max(...per.map((x) => x.maxdiff)), tolerance: per[0].tolerance,
         top1_agree: per.every((x) => x.top1[0] === x.top1[1]), top1: per[0].top1, top1_required: per[0].top1Required, photo: per[0].photo, max_abs_diff_vs_reference: per[0].vsReference,
         threads_in_effect: runs[0].threadsInEffect, join_ratios: runs.map((r) => r.joinRatio).filter((x) => x !== undefined), macs,
-        ...(runs[0].variant !== undefined ? { wasm_variant: runs[0].variant, pthreads_started: runs.map((r) => r.pthreads) } : {}),
+        ...(runs[0].variant !== undefined ? { wasm_variant: runs[0].variant, pthreads_started: per.map((x) => x.pthreads) } : {}),
       };
     }
     const s = summary[id];
@@ -238,7 +260,7 @@ function report(raw, cold) {
   }
   console.log('\nGMAC/s (median)');
   for (const id of NETS) console.log([id, ...cols.map((k) => fmt(summary[id][k]?.gmacs, 2))].join(' | '));
-  quantTable(summary);
+  const badThreads = quantTable(summary) ?? 0;
   console.log('\nOutput check, max |ours − theirs| (must be ≤ 1e-3; TFLite on the quantized files ≤ 0.3 and the same top-1)');
   let bad = 0;
   for (const id of NETS) {
@@ -247,7 +269,7 @@ function report(raw, cold) {
   }
 
   const kernels = {};
-  for (const profiled of raw.filter((r) => r.peak)) {
+  for (const profiled of raw.filter((r) => r.peak && r.results.some((x) => x.profile))) {
     kernels[profiled.runtime] = {};
     console.log(`\nKernel table (${profiled.runtime}, 1 thread): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
     for (const x of profiled.results.filter((x) => x.profile)) {
@@ -285,6 +307,10 @@ function report(raw, cold) {
     summary, kernels, cold_start: cold, wasm_sizes: wasm, raw: raw.map(({ results, ...r }) => ({ ...r, results: results.map(({ profile, ...x }) => x) })),
   }, null, 1));
   console.log(`\nwrote ${path.relative(process.cwd(), `${bench}/out/results.json`)}`);
+  if (badThreads) {
+    console.error(`${badThreads} TFLite configuration(s) did not run the requested thread count`);
+    process.exitCode = 1;
+  }
   if (bad) {
     console.error(`${bad} configuration(s) did not match our output (within the tolerance above, with the same top-1)`);
     process.exitCode = 1;

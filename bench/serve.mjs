@@ -10,6 +10,10 @@ const MIME = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
 };
 
+/** The reference data (photos' preprocessed bytes, reference probabilities) for bench root `root`:
+ *  MOBILECNN_REFERENCE, else ../shared/reference beside the repository, as the tests find it. */
+export const referenceDir = (root) => path.resolve(process.env.MOBILECNN_REFERENCE ?? path.resolve(root, '..', '..', 'shared', 'reference'));
+
 /** Serves `root` on 127.0.0.1 (`port` 0: any free port) with the real-model folders beside it
  *  (see `folders`), cacheable for an hour when `cache`; resolves to { url, close() }. */
 export function serveBench(root, port = 0, { cache = false } = {}) {
@@ -18,7 +22,7 @@ export function serveBench(root, port = 0, { cache = false } = {}) {
   const folders = {
     '/models/': path.resolve(root, '..', 'models'),
     '/catalogue/': path.resolve(root, '..', 'catalogue'),
-    '/reference/': path.resolve(process.env.MOBILECNN_REFERENCE ?? path.resolve(root, '..', '..', 'shared', 'reference')),
+    '/reference/': referenceDir(root),
   };
   const server = createServer(async (req, res) => {
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };

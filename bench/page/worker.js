@@ -146,8 +146,15 @@ async function tflite(cfg) {
   // Its loader importScripts() the emscripten build it picks (…_simd_threaded.js when the page is
   // cross-origin isolated); record which, and count the pthreads the interpreter starts (emscripten
   // pre-spawns 8 idle workers whatever numThreads says; a thread starts with a 'run' message).
+  // tf-tflite.min.js also preloads, while it is evaluated, from its own script's folder (here: the
+  // worker's page/, a 404); only the folder given to setWasmPath is served.
+  const wasmDir = new URL(`${NM}/@tensorflow/tfjs-tflite/wasm/`, import.meta.url).href;
   const loaded = [];
-  self.importScripts = (...urls) => { loaded.push(...urls); importScriptsSync(...urls); };
+  self.importScripts = (...urls) => {
+    if (urls.some((u) => !u.startsWith(wasmDir))) throw new Error(`tflite: not loading ${urls} (outside ${wasmDir})`);
+    importScriptsSync(...urls);
+    loaded.push(...urls);
+  };
   let pthreads = 0;
   const post = Worker.prototype.postMessage;
   Worker.prototype.postMessage = function (msg, ...rest) {
@@ -156,7 +163,7 @@ async function tflite(cfg) {
   };
   await loadUmd(`${NM}/@tensorflow/tfjs-core/dist/tf-core.min.js`);
   await loadUmd(`${NM}/@tensorflow/tfjs-tflite/dist/tf-tflite.min.js`);
-  self.tflite.setWasmPath(new URL(`${NM}/@tensorflow/tfjs-tflite/wasm/`, import.meta.url).href);
+  self.tflite.setWasmPath(wasmDir);
   const features = await self.tflite.getWasmFeatures();
   const rt = {
     threads: cfg.threads,
@@ -166,7 +173,6 @@ async function tflite(cfg) {
     features,
     async prepare(net) {
       if (!net.photo?.image) throw new Error(`${net.id}: TFLite needs the quantized photo (uint8 input)`);
-      const before = pthreads;
       const model = await self.tflite.loadTFLiteModel(net.bytes.slice().buffer, { numThreads: cfg.threads });
       // TFLiteModel.predict without the tfjs tensors around it (they would only add copies to
       // TFLite's time): bytes into the interpreter's input tensor, infer(), the output bytes out.
@@ -175,7 +181,6 @@ async function tflite(cfg) {
       const [output] = runner.getOutputs();
       if (input.dataType !== 'uint8' || output.dataType !== 'uint8') throw new Error(`${net.id}: expected uint8 in and out, got ${input.dataType} → ${output.dataType}`);
       const { image, outputQuant: oq, labelOffset } = net.photo;
-      log(`tflite ${net.id}: ${rt.variant}, ${pthreads - before} pthread(s) started by loadTFLiteModel({numThreads: ${cfg.threads}})`);
       return {
         infer() {
           runner.getInputs()[0].data().set(image);
@@ -210,8 +215,11 @@ async function run(cfg) {
   const rt = await RUNTIMES[cfg.runtime](cfg);
   const results = [];
   for (const net of cfg.nets) {
+    const pthreadsBefore = rt.pthreads;
     const p = await rt.prepare(net);
     const first = await p.infer();
+    // Threads the runtime started for this network (so far only counted for TFLite).
+    const pthreads = pthreadsBefore === undefined ? undefined : rt.pthreads - pthreadsBefore;
     const probs = p.check ? p.check(first) : first;
     const maxdiff = maxAbsDiff(probs, net.expected);
     // Top-1 of both, and each against the reference runtime's probabilities for the photo.
@@ -227,7 +235,7 @@ async function run(cfg) {
     const profile = p.profile ? p.profile() : undefined;
     p.dispose();
     log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}, top-1 ${top1.join(' / ')}`);
-    results.push({ id: net.id, macs: net.macs, times, maxdiff, tolerance: p.tolerance ?? 1e-3, top1, top1Required: !!p.top1Required, photo: net.photo?.name, vsReference, profile });
+    results.push({ id: net.id, macs: net.macs, times, maxdiff, tolerance: p.tolerance ?? 1e-3, top1, top1Required: !!p.top1Required, pthreads, photo: net.photo?.name, vsReference, profile });
   }
   return {
     runtime: cfg.runtime, joinRatio: rt.joinRatio, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak,
