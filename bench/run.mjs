@@ -1,6 +1,6 @@
-// npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK) and ONNX
-// Runtime Web (wasm EP) in headless Chromium, one browser session per configuration, served
-// cross-origin isolated. Prints the tables and writes bench/out/results.json.
+// npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK), ONNX Runtime
+// Web (wasm EP) and, on the real quantized .tflite files, TFLite + XNNPACK (tfjs-tflite) in
+// headless Chromium, one browser session per configuration, served cross-origin isolated. Prints the tables and writes bench/out/results.json.
 // Options (env): NETS=a,b  RUNS=30  WARMUP=15  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PHOTO  PORT  JSFLAGS
 // (default V8 flags: --no-wasm-dynamic-tiering leaves ORT's module in the baseline tier, 10x slower;
 // the warm-up lets every runtime's hot functions tier up instead).

@@ -82,7 +82,7 @@ async function realInput(file, [h, w, c], required) {
   const inQ = manifest.input.quantization;
   const image = inQ ? Uint8Array.from(input, (f) => Math.min(255, Math.max(0, Math.round(f / inQ.scale) + inQ.zero_point))) : null;
   const refProbs = new Float32Array(await fetchOk(`${base}.probs.bin`, 'arrayBuffer'));
-  return { name: cfg.photo, input, image, inputQuant: inQ, outputQuant: manifest.output.quantization, labelOffset, refProbs };
+  return { name: cfg.photo, input, image, outputQuant: manifest.output.quantization, labelOffset, refProbs };
 }
 
 main().then(

@@ -164,13 +164,11 @@ async function tflite(cfg) {
   await loadUmd(`${NM}/@tensorflow/tfjs-core/dist/tf-core.min.js`);
   await loadUmd(`${NM}/@tensorflow/tfjs-tflite/dist/tf-tflite.min.js`);
   self.tflite.setWasmPath(wasmDir);
-  const features = await self.tflite.getWasmFeatures();
   const rt = {
     threads: cfg.threads,
     version: `tfjs-tflite ${(await (await fetch(`${NM}/@tensorflow/tfjs-tflite/package.json`)).json()).version}`,
     get variant() { return loaded.map((u) => u.split('/').pop()).join(', ') || 'none'; },
     get pthreads() { return pthreads; },
-    features,
     async prepare(net) {
       if (!net.photo?.image) throw new Error(`${net.id}: TFLite needs the quantized photo (uint8 input)`);
       const model = await self.tflite.loadTFLiteModel(net.bytes.slice().buffer, { numThreads: cfg.threads });
