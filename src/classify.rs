@@ -34,11 +34,7 @@ pub fn labels() -> &'static [Label] {
                 let (wnid, names) = line.split_once('\t').unwrap_or((line, ""));
                 let names = names.trim();
                 let name = names.split(',').next().unwrap_or("").trim();
-                Label {
-                    wnid: wnid.trim(),
-                    name,
-                    names,
-                }
+                Label { wnid: wnid.trim(), name, names }
             })
             .collect()
     })
@@ -64,8 +60,7 @@ pub fn top_k(values: &[f32], k: usize) -> Vec<(usize, f32)> {
     let rank = |v: f32| if v.is_nan() { f32::NEG_INFINITY } else { v };
     let mut order: Vec<usize> = (0..values.len()).collect();
     let k = k.min(values.len());
-    let by_value =
-        |&a: &usize, &b: &usize| rank(values[b]).total_cmp(&rank(values[a])).then(a.cmp(&b));
+    let by_value = |&a: &usize, &b: &usize| rank(values[b]).total_cmp(&rank(values[a])).then(a.cmp(&b));
     if k < order.len() && k > 0 {
         order.select_nth_unstable_by(k - 1, by_value);
     }
@@ -91,18 +86,8 @@ pub fn predictions(probabilities: &[f32], k: usize) -> Vec<Prediction> {
     top_k(probabilities, k)
         .into_iter()
         .map(|(i, p)| match labels().get(i) {
-            Some(l) => Prediction {
-                class_index: i,
-                wnid: l.wnid.into(),
-                label: l.name.into(),
-                probability: p,
-            },
-            None => Prediction {
-                class_index: i,
-                wnid: String::new(),
-                label: format!("class {i}"),
-                probability: p,
-            },
+            Some(l) => Prediction { class_index: i, wnid: l.wnid.into(), label: l.name.into(), probability: p },
+            None => Prediction { class_index: i, wnid: String::new(), label: format!("class {i}"), probability: p },
         })
         .collect()
 }
@@ -144,8 +129,7 @@ impl Classifier {
             Error::Config("the model declares no preprocessing (supply one when loading it)".into())
         })?;
         self.input.resize(model.input_len(), 0.0);
-        self.preprocessor
-            .to_input_tensor(pixels, width, height, format, &pre, &mut self.input)?;
+        self.preprocessor.to_input_tensor(pixels, width, height, format, &pre, &mut self.input)?;
         let probabilities = model.run(&self.input)?;
         Ok(predictions(probabilities, k))
     }

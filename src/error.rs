@@ -28,9 +28,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn shape(context: impl Into<String>, detail: impl Into<String>) -> Self {
-        Error::Shape {
-            context: context.into(),
-            detail: detail.into(),
-        }
+        Error::Shape { context: context.into(), detail: detail.into() }
     }
 }

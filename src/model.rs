@@ -107,18 +107,10 @@ impl Model {
     }
 
     fn from_imported(format: ModelFormat, imported: Imported) -> Result<Model> {
-        let Imported {
-            graph,
-            architecture,
-            preprocessing,
-            num_classes,
-            label_offset,
-        } = imported;
+        let Imported { graph, architecture, preprocessing, num_classes, label_offset } = imported;
         let input = graph.shape(graph.input);
         if input.h != input.w || input.c != 3 {
-            return Err(Error::Unsupported(format!(
-                "input {input}: only square 3-channel images are supported"
-            )));
+            return Err(Error::Unsupported(format!("input {input}: only square 3-channel images are supported")));
         }
         let out_len = graph.shape(graph.output).len();
         if num_classes == 0 || num_classes.checked_add(label_offset) != Some(out_len) {
@@ -128,39 +120,17 @@ impl Model {
         }
         if let Some(p) = &preprocessing {
             if p.size != input.h {
-                return Err(Error::Config(format!(
-                    "preprocessing size {} but the model input is {input}",
-                    p.size
-                )));
+                return Err(Error::Config(format!("preprocessing size {} but the model input is {input}", p.size)));
             }
         }
-        let output = if ends_in_softmax(&graph) {
-            OutputKind::Probabilities
-        } else {
-            OutputKind::Logits
-        };
+        let output = if ends_in_softmax(&graph) { OutputKind::Probabilities } else { OutputKind::Logits };
         let optimized = optimize(&graph)?;
         drop(graph);
         let plan = Plan::new(&optimized)?;
         let costs = layer_costs(&optimized);
-        let weight_bytes =
-            costs.iter().map(|c| c.params as usize).sum::<usize>() * size_of::<f32>();
-        let meta = ModelMeta {
-            format,
-            architecture,
-            input_size: input.h,
-            preprocessing,
-            num_classes,
-            label_offset,
-            output,
-        };
-        Ok(Model {
-            meta,
-            plan,
-            costs,
-            weight_bytes,
-            probs: vec![0.0; out_len],
-        })
+        let weight_bytes = costs.iter().map(|c| c.params as usize).sum::<usize>() * size_of::<f32>();
+        let meta = ModelMeta { format, architecture, input_size: input.h, preprocessing, num_classes, label_offset, output };
+        Ok(Model { meta, plan, costs, weight_bytes, probs: vec![0.0; out_len] })
     }
 
     pub fn meta(&self) -> &ModelMeta {
@@ -182,25 +152,14 @@ impl Model {
 
     /// Like [`Model::run`], timing each executed graph node with `clock` (milliseconds). The
     /// probabilities of the run are then in [`Model::probabilities`].
-    pub fn run_profiled(
-        &mut self,
-        input: &[f32],
-        clock: &(dyn Fn() -> f64 + Sync),
-    ) -> Result<Vec<LayerProfile>> {
+    pub fn run_profiled(&mut self, input: &[f32], clock: &(dyn Fn() -> f64 + Sync)) -> Result<Vec<LayerProfile>> {
         let times = self.plan.run_profiled(input, clock)?;
         self.probs.copy_from_slice(self.plan.output());
         self.finish()?;
         Ok(times
             .into_iter()
             .zip(&self.costs)
-            .map(|(t, c)| LayerProfile {
-                name: t.node,
-                kind: t.kind,
-                macs: c.macs,
-                params: c.params,
-                mac: c.mac,
-                ms: t.ms,
-            })
+            .map(|(t, c)| LayerProfile { name: t.node, kind: t.kind, macs: c.macs, params: c.params, mac: c.mac, ms: t.ms })
             .collect())
     }
 
@@ -233,8 +192,5 @@ impl Model {
 }
 
 fn ends_in_softmax(g: &Graph) -> bool {
-    g.nodes
-        .iter()
-        .find(|n| n.output == g.output)
-        .is_some_and(|n| matches!(n.op, Op::Softmax))
+    g.nodes.iter().find(|n| n.output == g.output).is_some_and(|n| matches!(n.op, Op::Softmax))
 }

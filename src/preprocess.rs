@@ -59,11 +59,7 @@ pub struct Preprocessing {
 /// and 224: the unrounded 8S/7 is what scales the longer side (cat 512×341 at S=128 → 220×146).
 pub fn resized_size(width: usize, height: usize, size: usize) -> (usize, usize) {
     let short_to = (16 * size as u64 + 7) / 14; // round(8S/7)
-    let (short, long) = if width <= height {
-        (width, height)
-    } else {
-        (height, width)
-    };
+    let (short, long) = if width <= height { (width, height) } else { (height, width) };
     let num = 8 * size as u64 * long as u64;
     let den = 7 * short as u64;
     let (q, r) = (num / den, num % den);
@@ -140,13 +136,7 @@ impl AxisFilter {
     /// The input range every output of this filter reads.
     fn input_span(&self) -> (usize, usize) {
         let lo = self.start.iter().copied().min().unwrap_or(0);
-        let hi = self
-            .start
-            .iter()
-            .zip(&self.len)
-            .map(|(s, l)| s + l)
-            .max()
-            .unwrap_or(0);
+        let hi = self.start.iter().zip(&self.len).map(|(s, l)| s + l).max().unwrap_or(0);
         (lo, hi)
     }
 }
@@ -157,17 +147,9 @@ fn clip8(acc: i32) -> u8 {
 }
 
 /// Checks the caller's image and the requested size; returns the number of channels.
-fn validate(
-    pixels: &[u8],
-    width: usize,
-    height: usize,
-    format: PixelFormat,
-    size: usize,
-) -> Result<usize> {
+fn validate(pixels: &[u8], width: usize, height: usize, format: PixelFormat, size: usize) -> Result<usize> {
     if width == 0 || height == 0 {
-        return Err(Error::Input(format!(
-            "image is {width}x{height}: both sides must be at least 1"
-        )));
+        return Err(Error::Input(format!("image is {width}x{height}: both sides must be at least 1")));
     }
     if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
         return Err(Error::TooLarge(format!(
@@ -175,9 +157,7 @@ fn validate(
         )));
     }
     if size == 0 || size > MAX_INPUT_SIZE {
-        return Err(Error::Config(format!(
-            "input size {size} is outside 1..={MAX_INPUT_SIZE}"
-        )));
+        return Err(Error::Config(format!("input size {size} is outside 1..={MAX_INPUT_SIZE}")));
     }
     let channels = format.channels();
     let expected = width * height * channels;
@@ -202,11 +182,7 @@ fn normalization_table(p: &Preprocessing) -> [[f32; 256]; 3] {
     let mut table = [[0.0f32; 256]; 3];
     for (c, row) in table.iter_mut().enumerate() {
         for (x, v) in row.iter_mut().enumerate() {
-            let scaled = if divide {
-                x as f32 / divisor
-            } else {
-                x as f32 * p.scale
-            };
+            let scaled = if divide { x as f32 / divisor } else { x as f32 * p.scale };
             *v = (scaled - p.mean[c]) / p.std[c];
         }
     }
@@ -246,19 +222,11 @@ pub fn resize_crop(
     size: usize,
     color: ColorOrder,
 ) -> Result<Vec<u8>> {
-    Preprocessor::new()
-        .resize_crop(pixels, width, height, format, size, color)
-        .map(<[u8]>::to_vec)
+    Preprocessor::new().resize_crop(pixels, width, height, format, size, color).map(<[u8]>::to_vec)
 }
 
 /// Pixels → the model's float input tensor (1×S×S×3, NHWC).
-pub fn to_input_tensor(
-    pixels: &[u8],
-    width: usize,
-    height: usize,
-    format: PixelFormat,
-    p: &Preprocessing,
-) -> Result<Vec<f32>> {
+pub fn to_input_tensor(pixels: &[u8], width: usize, height: usize, format: PixelFormat, p: &Preprocessing) -> Result<Vec<f32>> {
     let mut out = vec![0.0; p.size * p.size * 3];
     Preprocessor::new().to_input_tensor(pixels, width, height, format, p, &mut out)?;
     Ok(out)
@@ -284,9 +252,7 @@ pub struct Preprocessor {
 
 impl std::fmt::Debug for Preprocessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Preprocessor")
-            .field("key", &self.key)
-            .finish_non_exhaustive()
+        f.debug_struct("Preprocessor").field("key", &self.key).finish_non_exhaustive()
     }
 }
 
@@ -341,10 +307,7 @@ impl Preprocessor {
     ) -> Result<()> {
         let need = p.size.saturating_mul(p.size).saturating_mul(3);
         if out.len() != need {
-            return Err(Error::Input(format!(
-                "input tensor has {} floats, the model needs {need}",
-                out.len()
-            )));
+            return Err(Error::Input(format!("input tensor has {} floats, the model needs {need}", out.len())));
         }
         self.resize_crop(pixels, width, height, format, p.size, p.color)?;
         match &mut self.table {

@@ -42,10 +42,7 @@ pub struct ChannelView {
 
 impl ChannelView {
     pub const fn dense(c: usize) -> Self {
-        ChannelView {
-            offset: 0,
-            pixel_stride: c,
-        }
+        ChannelView { offset: 0, pixel_stride: c }
     }
     /// Number of floats a buffer must hold for `pixels` pixels of `c` channels in this view.
     pub const fn span(&self, pixels: usize, c: usize) -> usize {

@@ -55,9 +55,7 @@ pub fn layer_costs(g: &Graph) -> Vec<LayerCost> {
                     let window = (c.win.kh * c.win.kw * (inputs[0].c / c.groups)) as u64;
                     (len(out) * window, c.weight.len() as u64 + count(&c.bias))
                 }
-                Op::Dense { weight, bias, .. } => {
-                    (weight.len() as u64, weight.len() as u64 + count(bias))
-                }
+                Op::Dense { weight, bias, .. } => (weight.len() as u64, weight.len() as u64 + count(bias)),
                 Op::Affine { scale, shift, .. } => (0, (scale.len() + shift.len()) as u64),
                 _ => (0, 0),
             };

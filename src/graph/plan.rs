@@ -15,9 +15,7 @@ use crate::error::{Error, Result};
 use crate::kernels::conv::{conv, PackedConv};
 use crate::kernels::dwconv::{dwconv, PackedDepthwise};
 use crate::kernels::elementwise::{activation, add, affine, copy_channels, gather_channels};
-use crate::kernels::gemm::{
-    gemm_panels, gemm_panels_residual, GemmInput, PackedGemm, Residual, NR,
-};
+use crate::kernels::gemm::{gemm_panels, gemm_panels_residual, GemmInput, PackedGemm, Residual, NR};
 use crate::kernels::pool::{avg_pool, global_avg_pool, max_pool};
 use crate::kernels::softmax::softmax;
 use crate::kernels::{Activation, Padding, Window};
@@ -60,10 +58,7 @@ impl Plan {
     pub fn new(g: &Graph) -> Result<Plan> {
         g.validate()?;
         if let Some(v) = (0..g.shapes.len()).find(|&v| g.shape(v).is_empty()) {
-            return Err(Error::shape(
-                "plan",
-                format!("value {v} has no elements ({})", g.shape(v)),
-            ));
+            return Err(Error::shape("plan", format!("value {v} has no elements ({})", g.shape(v))));
         }
         let mut unplaceable = HashSet::new();
         loop {
@@ -127,35 +122,16 @@ impl Plan {
     /// Like [`Plan::run`], timing every graph node with `clock` (milliseconds); views take ~0 ms.
     /// The output stays readable through [`Plan::output`]. Threaded runs meet before every step
     /// so each step's time is its slowest share's; one of the pool's threads reads the clock.
-    pub fn run_profiled(
-        &mut self,
-        input: &[f32],
-        clock: &(dyn Fn() -> f64 + Sync),
-    ) -> Result<Vec<StepTime>> {
+    pub fn run_profiled(&mut self, input: &[f32], clock: &(dyn Fn() -> f64 + Sync)) -> Result<Vec<StepTime>> {
         self.load(input)?;
-        let mut times: Vec<StepTime> = self
-            .nodes
-            .iter()
-            .map(|(node, kind)| StepTime {
-                node: node.clone(),
-                kind,
-                ms: 0.0,
-            })
-            .collect();
+        let mut times: Vec<StepTime> =
+            self.nodes.iter().map(|(node, kind)| StepTime { node: node.clone(), kind, ms: 0.0 }).collect();
         let arena = Arena::new(&mut self.arena);
         #[cfg(feature = "threads")]
         if threads::worth_a_team(&self.steps) {
             let mut stamps = vec![0.0; self.steps.len() + 1];
             // SAFETY: as in `run`.
-            unsafe {
-                threads::run_team(
-                    &self.steps,
-                    &self.sync_before,
-                    arena,
-                    &self.bases,
-                    Some((clock, &mut stamps)),
-                )
-            };
+            unsafe { threads::run_team(&self.steps, &self.sync_before, arena, &self.bases, Some((clock, &mut stamps))) };
             for (step, t) in self.steps.iter().zip(stamps.windows(2)) {
                 times[step.node].ms += t[1] - t[0];
             }
@@ -202,30 +178,16 @@ struct Loc {
 
 impl Loc {
     fn dense(buf: usize, s: Shape) -> Loc {
-        Loc {
-            buf,
-            offset: 0,
-            stride: s.c,
-            c: s.c,
-            pixels: s.pixels(),
-        }
+        Loc { buf, offset: 0, stride: s.c, c: s.c, pixels: s.pixels() }
     }
 
     /// Channels `start .. start + c` of this location.
     fn channels(self, start: usize, c: usize) -> Loc {
-        Loc {
-            offset: self.offset + start,
-            c,
-            ..self
-        }
+        Loc { offset: self.offset + start, c, ..self }
     }
 
     fn span(&self) -> usize {
-        ChannelView {
-            offset: 0,
-            pixel_stride: self.stride,
-        }
-        .span(self.pixels, self.c)
+        ChannelView { offset: 0, pixel_stride: self.stride }.span(self.pixels, self.c)
     }
 
     /// Offsets within its buffer.
@@ -246,69 +208,17 @@ impl Loc {
 enum Kernel {
     /// `rows` pixels (or the one row of a dense layer) times the packed weights, plus `residual`
     /// (an Add fused into a 1×1 conv; never on a one-row GEMM) before `act`.
-    Gemm {
-        rows: usize,
-        input: Loc,
-        k_stride: usize,
-        w: PackedGemm,
-        residual: Option<Loc>,
-        act: Activation,
-    },
-    Depthwise {
-        in_shape: Shape,
-        input: Loc,
-        win: Window,
-        rows: usize,
-        w: PackedDepthwise,
-        act: Activation,
-    },
-    Conv {
-        in_shape: Shape,
-        input: Loc,
-        win: Window,
-        rows: usize,
-        w: PackedConv,
-        act: Activation,
-    },
-    MaxPool {
-        in_shape: Shape,
-        input: Loc,
-        win: Window,
-        rows: usize,
-    },
-    AvgPool {
-        in_shape: Shape,
-        input: Loc,
-        win: Window,
-        rows: usize,
-        count_include_pad: bool,
-    },
-    GlobalAvgPool {
-        in_shape: Shape,
-        input: Loc,
-    },
-    Add {
-        a: Loc,
-        b: Loc,
-        act: Activation,
-    },
-    Affine {
-        input: Loc,
-        scale: Vec<f32>,
-        shift: Vec<f32>,
-        act: Activation,
-    },
-    Activation {
-        input: Loc,
-        act: Activation,
-    },
-    Copy {
-        input: Loc,
-    },
-    Gather {
-        input: Loc,
-        idx: Vec<usize>,
-    },
+    Gemm { rows: usize, input: Loc, k_stride: usize, w: PackedGemm, residual: Option<Loc>, act: Activation },
+    Depthwise { in_shape: Shape, input: Loc, win: Window, rows: usize, w: PackedDepthwise, act: Activation },
+    Conv { in_shape: Shape, input: Loc, win: Window, rows: usize, w: PackedConv, act: Activation },
+    MaxPool { in_shape: Shape, input: Loc, win: Window, rows: usize },
+    AvgPool { in_shape: Shape, input: Loc, win: Window, rows: usize, count_include_pad: bool },
+    GlobalAvgPool { in_shape: Shape, input: Loc },
+    Add { a: Loc, b: Loc, act: Activation },
+    Affine { input: Loc, scale: Vec<f32>, shift: Vec<f32>, act: Activation },
+    Activation { input: Loc, act: Activation },
+    Copy { input: Loc },
+    Gather { input: Loc, idx: Vec<usize> },
     /// In place on the step's output.
     Softmax,
 }
@@ -324,9 +234,7 @@ impl Step {
     fn inputs(&self) -> [Option<&Loc>; 2] {
         match &self.kernel {
             Kernel::Add { a, b, .. } => [Some(a), Some(b)],
-            Kernel::Gemm {
-                input, residual, ..
-            } => [Some(input), residual.as_ref()],
+            Kernel::Gemm { input, residual, .. } => [Some(input), residual.as_ref()],
             Kernel::Softmax => [None, None],
             Kernel::Depthwise { input, .. }
             | Kernel::Conv { input, .. }
@@ -352,11 +260,9 @@ impl Step {
             | Kernel::Conv { rows, .. }
             | Kernel::MaxPool { rows, .. }
             | Kernel::AvgPool { rows, .. } => *rows,
-            Kernel::Add { .. }
-            | Kernel::Affine { .. }
-            | Kernel::Activation { .. }
-            | Kernel::Copy { .. }
-            | Kernel::Gather { .. } => self.out.pixels,
+            Kernel::Add { .. } | Kernel::Affine { .. } | Kernel::Activation { .. } | Kernel::Copy { .. } | Kernel::Gather { .. } => {
+                self.out.pixels
+            }
             Kernel::GlobalAvgPool { .. } | Kernel::Softmax => 1,
         }
     }
@@ -368,9 +274,7 @@ impl Step {
         let out = self.out.pixels * self.out.c;
         match &self.kernel {
             Kernel::Gemm { w, .. } => out * w.k,
-            Kernel::Depthwise { win, .. }
-            | Kernel::MaxPool { win, .. }
-            | Kernel::AvgPool { win, .. } => out * win.kh * win.kw,
+            Kernel::Depthwise { win, .. } | Kernel::MaxPool { win, .. } | Kernel::AvgPool { win, .. } => out * win.kh * win.kw,
             Kernel::Conv { win, in_shape, .. } => out * win.kh * win.kw * in_shape.c,
             _ => out,
         }
@@ -387,29 +291,14 @@ impl Step {
             return;
         }
         let read = |loc: &Loc| -> &[f32] { arena.slice(loc.range(bases)) };
-        if let Kernel::Gemm {
-            rows: 1,
-            input,
-            k_stride,
-            w,
-            act,
-            ..
-        } = &self.kernel
-        {
+        if let Kernel::Gemm { rows: 1, input, k_stride, w, act, .. } = &self.kernel {
             // Units are weight panels: this part writes output columns from `units.start * NR`.
             let start = self.out.range(bases).start + units.start * NR;
             let out = arena.slice_mut(start..start + (units.end * NR).min(w.n) - units.start * NR);
-            let a = GemmInput {
-                a: read(input),
-                row_stride: input.stride,
-                k_stride: *k_stride,
-            };
+            let a = GemmInput { a: read(input), row_stride: input.stride, k_stride: *k_stride };
             return gemm_panels(1, a, w, units, out, self.out.stride, *act);
         }
-        let view = |loc: &Loc| ChannelView {
-            offset: 0,
-            pixel_stride: loc.stride,
-        };
+        let view = |loc: &Loc| ChannelView { offset: 0, pixel_stride: loc.stride };
         let (os, c) = (self.out.stride, self.out.c);
         let (first, count) = (units.start, units.len());
         // Output pixels per unit, and this part's output from its first pixel to its last channel.
@@ -420,120 +309,27 @@ impl Step {
         // Inputs of the per-pixel kernels, from this part's first pixel.
         let from = |loc: &Loc| &read(loc)[first * loc.stride..];
         match &self.kernel {
-            Kernel::Gemm {
-                input,
-                k_stride,
-                w,
-                residual,
-                act,
-                ..
-            } => {
-                let a = GemmInput {
-                    a: from(input),
-                    row_stride: input.stride,
-                    k_stride: *k_stride,
-                };
-                let res = residual.as_ref().map(|r| Residual {
-                    r: from(r),
-                    stride: r.stride,
-                });
+            Kernel::Gemm { input, k_stride, w, residual, act, .. } => {
+                let a = GemmInput { a: from(input), row_stride: input.stride, k_stride: *k_stride };
+                let res = residual.as_ref().map(|r| Residual { r: from(r), stride: r.stride });
                 gemm_panels_residual(count, a, w, 0..w.n.div_ceil(NR), out, os, res, *act)
             }
-            Kernel::Depthwise {
-                in_shape,
-                input,
-                win,
-                w,
-                act,
-                ..
-            } => dwconv(
-                read(input),
-                *in_shape,
-                view(input),
-                win,
-                w,
-                out,
-                os,
-                units,
-                *act,
-            ),
-            Kernel::Conv {
-                in_shape,
-                input,
-                win,
-                w,
-                act,
-                ..
-            } => conv(
-                read(input),
-                *in_shape,
-                view(input),
-                win,
-                w,
-                out,
-                os,
-                units,
-                *act,
-            ),
-            Kernel::MaxPool {
-                in_shape,
-                input,
-                win,
-                ..
-            } => max_pool(read(input), *in_shape, view(input), win, out, os, units),
-            Kernel::AvgPool {
-                in_shape,
-                input,
-                win,
-                count_include_pad,
-                ..
-            } => avg_pool(
-                read(input),
-                *in_shape,
-                view(input),
-                win,
-                *count_include_pad,
-                out,
-                os,
-                units,
-            ),
-            Kernel::GlobalAvgPool { in_shape, input } => {
-                global_avg_pool(read(input), *in_shape, view(input), out)
+            Kernel::Depthwise { in_shape, input, win, w, act, .. } => {
+                dwconv(read(input), *in_shape, view(input), win, w, out, os, units, *act)
             }
-            Kernel::Add { a, b, act } => add(
-                pixels,
-                c,
-                from(a),
-                a.stride,
-                from(b),
-                b.stride,
-                out,
-                os,
-                *act,
-            ),
-            Kernel::Affine {
-                input,
-                scale,
-                shift,
-                act,
-            } => affine(
-                pixels,
-                c,
-                from(input),
-                input.stride,
-                scale,
-                shift,
-                out,
-                os,
-                *act,
-            ),
-            Kernel::Activation { input, act } => {
-                activation(pixels, c, from(input), input.stride, out, os, *act)
+            Kernel::Conv { in_shape, input, win, w, act, .. } => {
+                conv(read(input), *in_shape, view(input), win, w, out, os, units, *act)
             }
+            Kernel::MaxPool { in_shape, input, win, .. } => max_pool(read(input), *in_shape, view(input), win, out, os, units),
+            Kernel::AvgPool { in_shape, input, win, count_include_pad, .. } => {
+                avg_pool(read(input), *in_shape, view(input), win, *count_include_pad, out, os, units)
+            }
+            Kernel::GlobalAvgPool { in_shape, input } => global_avg_pool(read(input), *in_shape, view(input), out),
+            Kernel::Add { a, b, act } => add(pixels, c, from(a), a.stride, from(b), b.stride, out, os, *act),
+            Kernel::Affine { input, scale, shift, act } => affine(pixels, c, from(input), input.stride, scale, shift, out, os, *act),
+            Kernel::Activation { input, act } => activation(pixels, c, from(input), input.stride, out, os, *act),
             Kernel::Copy { input } => copy_channels(pixels, c, from(input), input.stride, out, os),
-            Kernel::Gather { input, idx } => {
-                gather_channels(pixels, from(input), input.stride, idx, out, os)
-            }
+            Kernel::Gather { input, idx } => gather_channels(pixels, from(input), input.stride, idx, out, os),
             Kernel::Softmax => softmax(out),
         }
     }
@@ -553,19 +349,13 @@ unsafe impl Sync for Arena {}
 
 impl Arena {
     fn new(arena: &mut [f32]) -> Arena {
-        Arena {
-            ptr: arena.as_mut_ptr(),
-            len: arena.len(),
-        }
+        Arena { ptr: arena.as_mut_ptr(), len: arena.len() }
     }
 
     /// # Safety
     /// Nothing may write `r` while the slice lives.
     unsafe fn slice<'a>(self, r: Range<usize>) -> &'a [f32] {
-        assert!(
-            r.start <= r.end && r.end <= self.len,
-            "arena range out of bounds"
-        );
+        assert!(r.start <= r.end && r.end <= self.len, "arena range out of bounds");
         std::slice::from_raw_parts(self.ptr.add(r.start), r.len())
     }
 
@@ -573,10 +363,7 @@ impl Arena {
     /// Nothing else may access `r` while the slice lives.
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice_mut<'a>(self, r: Range<usize>) -> &'a mut [f32] {
-        assert!(
-            r.start <= r.end && r.end <= self.len,
-            "arena range out of bounds"
-        );
+        assert!(r.start <= r.end && r.end <= self.len, "arena range out of bounds");
         std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len())
     }
 }
@@ -632,11 +419,7 @@ impl<'g> Builder<'g> {
         // A concat part is written in place when its producer takes an output pixel stride and it
         // is needed nowhere else as a dense tensor of its own.
         let mut placement = vec![None; n];
-        for node in g
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Concat) && !unplaceable.contains(&n.output))
-        {
+        for node in g.nodes.iter().filter(|n| matches!(n.op, Op::Concat) && !unplaceable.contains(&n.output)) {
             let mut channel = 0;
             for &u in &node.inputs {
                 let writes_strided = matches!(
@@ -654,10 +437,7 @@ impl<'g> Builder<'g> {
                     )
                 );
                 if writes_strided && u != g.output && placement[u].is_none() {
-                    placement[u] = Some(Placement {
-                        concat: node.output,
-                        channel,
-                    });
+                    placement[u] = Some(Placement { concat: node.output, channel });
                 }
                 channel += g.shape(u).c;
             }
@@ -676,11 +456,7 @@ impl<'g> Builder<'g> {
     }
 
     fn new_buffer(&mut self, len: usize, time: usize, concat: Option<ValueId>) -> usize {
-        self.buffers.push(Buffer {
-            len,
-            first: time,
-            last: time,
-        });
+        self.buffers.push(Buffer { len, first: time, last: time });
         self.concat_of.push(concat);
         self.buffers.len() - 1
     }
@@ -731,10 +507,7 @@ impl<'g> Builder<'g> {
 
     fn build(mut self) -> Result<Built> {
         let g = self.g;
-        let input = Loc::dense(
-            self.new_buffer(g.shape(g.input).len(), 0, None),
-            g.shape(g.input),
-        );
+        let input = Loc::dense(self.new_buffer(g.shape(g.input).len(), 0, None), g.shape(g.input));
         self.assign(g.input, input);
         for (i, node) in g.nodes.iter().enumerate() {
             let v = node.output;
@@ -755,25 +528,11 @@ impl<'g> Builder<'g> {
                 Op::Flatten => {
                     let x = x.expect("arity checked");
                     if x.is_contiguous() {
-                        self.assign(
-                            v,
-                            Loc {
-                                offset: x.offset,
-                                stride: s.c,
-                                c: s.c,
-                                pixels: 1,
-                                buf: x.buf,
-                            },
-                        );
+                        self.assign(v, Loc { offset: x.offset, stride: s.c, c: s.c, pixels: 1, buf: x.buf });
                     } else {
                         let dense = Loc::dense(self.new_buffer(s.len(), i + 1, None), s);
                         self.assign(v, dense);
-                        let out = Loc {
-                            stride: x.c,
-                            c: x.c,
-                            pixels: x.pixels,
-                            ..dense
-                        };
+                        let out = Loc { stride: x.c, c: x.c, pixels: x.pixels, ..dense };
                         self.push(i, Kernel::Copy { input: x }, out);
                     }
                 }
@@ -784,14 +543,9 @@ impl<'g> Builder<'g> {
                     let mut channel = 0;
                     for &u in &node.inputs {
                         let part = g.shape(u).c;
-                        let placed_here = self.placement[u]
-                            .is_some_and(|p| p.concat == v && p.channel == channel);
+                        let placed_here = self.placement[u].is_some_and(|p| p.concat == v && p.channel == channel);
                         if !placed_here {
-                            self.push(
-                                i,
-                                Kernel::Copy { input: self.loc(u) },
-                                whole.channels(channel, part),
-                            );
+                            self.push(i, Kernel::Copy { input: self.loc(u) }, whole.channels(channel, part));
                         }
                         channel += part;
                     }
@@ -804,90 +558,35 @@ impl<'g> Builder<'g> {
                 }
             }
         }
-        Ok(Built {
-            steps: self.steps,
-            buffers: self.buffers,
-            concat_of: self.concat_of,
-            locs: self.locs,
-        })
+        Ok(Built { steps: self.steps, buffers: self.buffers, concat_of: self.concat_of, locs: self.locs })
     }
 
     /// Steps of a computing node `i` reading `x` (shape `in_shape`) and writing `out` (shape `s`).
     #[allow(clippy::too_many_arguments)]
-    fn compute(
-        &mut self,
-        i: usize,
-        op: &Op,
-        inputs: &[ValueId],
-        x: Loc,
-        in_shape: Shape,
-        out: Loc,
-        s: Shape,
-    ) -> Result<()> {
+    fn compute(&mut self, i: usize, op: &Op, inputs: &[ValueId], x: Loc, in_shape: Shape, out: Loc, s: Shape) -> Result<()> {
         let kernel = match op {
             Op::Conv(c) => return self.conv(i, c, x, in_shape, out, s),
-            Op::Dense {
-                out: n,
-                weight,
-                bias,
-                act,
-            } => {
+            Op::Dense { out: n, weight, bias, act } => {
                 let k = in_shape.c;
                 let w_kn = transpose(weight, *n, k);
                 let w = PackedGemm::pack(k, *n, &w_kn, bias.as_deref());
-                Kernel::Gemm {
-                    rows: 1,
-                    input: x,
-                    k_stride: 1,
-                    w,
-                    residual: None,
-                    act: *act,
-                }
+                Kernel::Gemm { rows: 1, input: x, k_stride: 1, w, residual: None, act: *act }
             }
-            Op::Affine { scale, shift, act } => Kernel::Affine {
-                input: x,
-                scale: scale.clone(),
-                shift: shift.clone(),
-                act: *act,
-            },
-            Op::Act(act) => Kernel::Activation {
-                input: x,
-                act: *act,
-            },
-            Op::MaxPool { win } => Kernel::MaxPool {
-                in_shape,
-                input: x,
-                win: *win,
-                rows: s.h,
-            },
-            Op::AvgPool {
-                win,
-                count_include_pad,
-            } => Kernel::AvgPool {
-                in_shape,
-                input: x,
-                win: *win,
-                rows: s.h,
-                count_include_pad: *count_include_pad,
-            },
+            Op::Affine { scale, shift, act } => Kernel::Affine { input: x, scale: scale.clone(), shift: shift.clone(), act: *act },
+            Op::Act(act) => Kernel::Activation { input: x, act: *act },
+            Op::MaxPool { win } => Kernel::MaxPool { in_shape, input: x, win: *win, rows: s.h },
+            Op::AvgPool { win, count_include_pad } => {
+                Kernel::AvgPool { in_shape, input: x, win: *win, rows: s.h, count_include_pad: *count_include_pad }
+            }
             Op::GlobalAvgPool => Kernel::GlobalAvgPool { in_shape, input: x },
             Op::Add { act } if self.fuse_residual(i, inputs, out, *act) => return Ok(()),
-            Op::Add { act } => Kernel::Add {
-                a: x,
-                b: self.loc(inputs[1]),
-                act: *act,
-            },
-            Op::Permute { perm } => Kernel::Gather {
-                input: x,
-                idx: perm.clone(),
-            },
+            Op::Add { act } => Kernel::Add { a: x, b: self.loc(inputs[1]), act: *act },
+            Op::Permute { perm } => Kernel::Gather { input: x, idx: perm.clone() },
             Op::Softmax => {
                 self.push(i, Kernel::Copy { input: x }, out);
                 Kernel::Softmax
             }
-            Op::Concat | Op::Slice { .. } | Op::Flatten => {
-                unreachable!("views are planned by the caller")
-            }
+            Op::Concat | Op::Slice { .. } | Op::Flatten => unreachable!("views are planned by the caller"),
         };
         self.push(i, kernel, out);
         Ok(())
@@ -898,31 +597,23 @@ impl<'g> Builder<'g> {
     /// and write the add's output, saving a pass over the activation. Returns whether it did.
     fn fuse_residual(&mut self, i: usize, inputs: &[ValueId], out: Loc, act: Activation) -> bool {
         let g = self.g;
-        let Some((u, other)) = [(inputs[0], inputs[1]), (inputs[1], inputs[0])]
-            .into_iter()
-            .find(|&(u, o)| {
-                u != o
+        let Some((u, other)) = [(inputs[0], inputs[1]), (inputs[1], inputs[0])].into_iter().find(|&(u, o)| {
+            u != o
                 && i > 0
                 && self.def[u] == i // produced by node i - 1
                 && self.uses[u] == 1
                 && u != g.output
                 && self.placement[u].is_none()
                 && matches!(&g.nodes[i - 1].op, Op::Conv(c) if c.act == Activation::None)
-            })
-        else {
+        }) else {
             return false;
         };
         let conv_loc = self.loc(u);
-        let first = self
-            .steps
-            .iter()
-            .rposition(|s| s.node != i - 1)
-            .map_or(0, |p| p + 1);
+        let first = self.steps.iter().rposition(|s| s.node != i - 1).map_or(0, |p| p + 1);
         let steps = &self.steps[first..];
         let fusable = !steps.is_empty()
             && steps.iter().all(|s| {
-                matches!(s.kernel, Kernel::Gemm { rows, residual: None, .. } if rows > 1)
-                    && s.out.buf == conv_loc.buf
+                matches!(s.kernel, Kernel::Gemm { rows, residual: None, .. } if rows > 1) && s.out.buf == conv_loc.buf
             });
         if !fusable {
             return false;
@@ -931,12 +622,7 @@ impl<'g> Builder<'g> {
         for step in &mut self.steps[first..] {
             let (c0, c) = (step.out.offset - conv_loc.offset, step.out.c);
             step.out = out.channels(c0, c);
-            if let Kernel::Gemm {
-                residual: r,
-                act: a,
-                ..
-            } = &mut step.kernel
-            {
+            if let Kernel::Gemm { residual: r, act: a, .. } = &mut step.kernel {
                 (*r, *a) = (Some(residual.channels(c0, c)), act);
             }
         }
@@ -947,33 +633,18 @@ impl<'g> Builder<'g> {
         true
     }
 
-    fn conv(
-        &mut self,
-        i: usize,
-        c: &Conv,
-        x: Loc,
-        in_shape: Shape,
-        out: Loc,
-        s: Shape,
-    ) -> Result<()> {
+    fn conv(&mut self, i: usize, c: &Conv, x: Loc, in_shape: Shape, out: Loc, s: Shape) -> Result<()> {
         let (win, groups, cout, act) = (c.win, c.groups, c.cout, c.act);
         let (cin_g, cout_g) = (in_shape.c / groups, cout / groups);
         let bias = c.bias.as_deref();
-        let pointwise = win.kh == 1
-            && win.kw == 1
-            && win.stride_h == 1
-            && win.stride_w == 1
-            && win.pad == Padding::default();
+        let pointwise = win.kh == 1 && win.kw == 1 && win.stride_h == 1 && win.stride_w == 1 && win.pad == Padding::default();
         let depthwise = groups > 1 && groups == in_shape.c && groups == cout;
 
         if groups == 1 {
             // The permutation folds into the weights: the conv's channel i is source channel perm[i].
             let mut w = c.weight.clone();
             if let Some(perm) = &c.input_perm {
-                for (dst, src) in w
-                    .chunks_exact_mut(in_shape.c)
-                    .zip(c.weight.chunks_exact(in_shape.c))
-                {
+                for (dst, src) in w.chunks_exact_mut(in_shape.c).zip(c.weight.chunks_exact(in_shape.c)) {
                     for (i, &p) in perm.iter().enumerate() {
                         dst[p] = src[i];
                     }
@@ -982,24 +653,10 @@ impl<'g> Builder<'g> {
             let kernel = if pointwise {
                 let w_kn = transpose(&w, cout, in_shape.c);
                 let w = PackedGemm::pack(in_shape.c, cout, &w_kn, bias);
-                Kernel::Gemm {
-                    rows: x.pixels,
-                    input: x,
-                    k_stride: 1,
-                    w,
-                    residual: None,
-                    act,
-                }
+                Kernel::Gemm { rows: x.pixels, input: x, k_stride: 1, w, residual: None, act }
             } else {
                 let w = PackedConv::pack(in_shape.c, cout, win.kh, win.kw, &w, bias);
-                Kernel::Conv {
-                    in_shape,
-                    input: x,
-                    win,
-                    rows: s.h,
-                    w,
-                    act,
-                }
+                Kernel::Conv { in_shape, input: x, win, rows: s.h, w, act }
             };
             self.push(i, kernel, out);
             return Ok(());
@@ -1008,14 +665,7 @@ impl<'g> Builder<'g> {
         let gathered = |this: &mut Self, x: Loc| match &c.input_perm {
             Some(perm) => {
                 let scratch = this.scratch(i, in_shape);
-                this.push(
-                    i,
-                    Kernel::Gather {
-                        input: x,
-                        idx: perm.clone(),
-                    },
-                    scratch,
-                );
+                this.push(i, Kernel::Gather { input: x, idx: perm.clone() }, scratch);
                 scratch
             }
             None => x,
@@ -1025,17 +675,11 @@ impl<'g> Builder<'g> {
             // progression in some order (true of ShuffleNet V1's Megvii shuffle); else gather first.
             let in_place = |perm: Option<&[usize]>| -> Option<Vec<(usize, usize)>> {
                 let source = |ch: usize| perm.map_or(ch, |p| p[ch]);
-                (0..groups)
-                    .map(|gi| progression((0..cin_g).map(|j| source(gi * cin_g + j))))
-                    .collect()
+                (0..groups).map(|gi| progression((0..cin_g).map(|j| source(gi * cin_g + j)))).collect()
             };
             let (x, perm, progressions) = match in_place(c.input_perm.as_deref()) {
                 Some(found) => (x, c.input_perm.as_deref(), found),
-                None => (
-                    gathered(self, x),
-                    None,
-                    in_place(None).expect("contiguous groups"),
-                ),
+                None => (gathered(self, x), None, in_place(None).expect("contiguous groups")),
             };
             for (gi, &(start, step)) in progressions.iter().enumerate() {
                 let mut w_kn = vec![0.0; cin_g * cout_g];
@@ -1045,21 +689,9 @@ impl<'g> Builder<'g> {
                         w_kn[row * cout_g + o] = c.weight[(gi * cout_g + o) * cin_g + j];
                     }
                 }
-                let w = PackedGemm::pack(
-                    cin_g,
-                    cout_g,
-                    &w_kn,
-                    bias.map(|b| &b[gi * cout_g..(gi + 1) * cout_g]),
-                );
+                let w = PackedGemm::pack(cin_g, cout_g, &w_kn, bias.map(|b| &b[gi * cout_g..(gi + 1) * cout_g]));
                 let input = x.channels(start, (cin_g - 1) * step + 1);
-                let kernel = Kernel::Gemm {
-                    rows: x.pixels,
-                    input,
-                    k_stride: step,
-                    w,
-                    residual: None,
-                    act,
-                };
+                let kernel = Kernel::Gemm { rows: x.pixels, input, k_stride: step, w, residual: None, act };
                 self.push(i, kernel, out.channels(gi * cout_g, cout_g));
             }
             return Ok(());
@@ -1076,18 +708,7 @@ impl<'g> Builder<'g> {
                 }
             }
             let w = PackedDepthwise::pack(cout, kh, kw, &w_hwc, bias);
-            self.push(
-                i,
-                Kernel::Depthwise {
-                    in_shape,
-                    input: x,
-                    win,
-                    rows: s.h,
-                    w,
-                    act,
-                },
-                out,
-            );
+            self.push(i, Kernel::Depthwise { in_shape, input: x, win, rows: s.h, w, act }, out);
             return Ok(());
         }
         // Any other grouped conv: one dense conv per group on its channel range.
@@ -1102,14 +723,7 @@ impl<'g> Builder<'g> {
                 bias.map(|b| &b[gi * cout_g..(gi + 1) * cout_g]),
             );
             let group_shape = Shape::new(in_shape.h, in_shape.w, cin_g);
-            let kernel = Kernel::Conv {
-                in_shape: group_shape,
-                input: x.channels(gi * cin_g, cin_g),
-                win,
-                rows: s.h,
-                w,
-                act,
-            };
+            let kernel = Kernel::Conv { in_shape: group_shape, input: x.channels(gi * cin_g, cin_g), win, rows: s.h, w, act };
             self.push(i, kernel, out.channels(gi * cout_g, cout_g));
         }
         Ok(())
@@ -1120,11 +734,7 @@ impl<'g> Builder<'g> {
 fn progression(channels: impl Iterator<Item = usize>) -> Option<(usize, usize)> {
     let mut sorted: Vec<usize> = channels.collect();
     sorted.sort_unstable();
-    let step = if sorted.len() > 1 {
-        sorted[1] - sorted[0]
-    } else {
-        1
-    };
+    let step = if sorted.len() > 1 { sorted[1] - sorted[0] } else { 1 };
     let is_progression = step > 0 && sorted.windows(2).all(|w| w[1] - w[0] == step);
     is_progression.then(|| (sorted[0], step))
 }
@@ -1156,11 +766,7 @@ impl Built {
             step.inputs().into_iter().flatten().find_map(|input| {
                 let r = input.local_range();
                 let overlaps = input.buf == step.out.buf && r.start < out.end && out.start < r.end;
-                if overlaps {
-                    self.concat_of[input.buf]
-                } else {
-                    None
-                }
+                if overlaps { self.concat_of[input.buf] } else { None }
             })
         })
     }
@@ -1168,9 +774,7 @@ impl Built {
     fn into_plan(self, g: &Graph) -> Result<Plan> {
         let (bases, arena_len) = allocate(&self.buffers);
         if arena_len > MAX_ARENA_ELEMENTS {
-            return Err(Error::TooLarge(format!(
-                "activations need {arena_len} floats, more than {MAX_ARENA_ELEMENTS}"
-            )));
+            return Err(Error::TooLarge(format!("activations need {arena_len} floats, more than {MAX_ARENA_ELEMENTS}")));
         }
         let loc = |v: ValueId| self.locs[v].expect("every value is located");
         Ok(Plan {
@@ -1183,11 +787,7 @@ impl Built {
             steps: self.steps,
             bases,
             arena: vec![0.0; arena_len],
-            nodes: g
-                .nodes
-                .iter()
-                .map(|n| (n.name.clone(), n.op.kind()))
-                .collect(),
+            nodes: g.nodes.iter().map(|n| (n.name.clone(), n.op.kind())).collect(),
         })
     }
 }

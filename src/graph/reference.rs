@@ -11,22 +11,14 @@ pub fn run_reference(g: &Graph, input: &[f32]) -> Result<Vec<f32>> {
     g.validate()?;
     let in_shape = g.shape(g.input);
     if input.len() != in_shape.len() {
-        return Err(Error::Input(format!(
-            "input has {} values, the graph expects {in_shape} = {}",
-            input.len(),
-            in_shape.len()
-        )));
+        return Err(Error::Input(format!("input has {} values, the graph expects {in_shape} = {}", input.len(), in_shape.len())));
     }
     // Values are dropped after their last reader so whole networks fit in memory.
     let mut remaining_uses = g.use_counts();
     let mut values: Vec<Option<Vec<f32>>> = vec![None; g.shapes.len()];
     values[g.input] = Some(input.to_vec());
     for node in &g.nodes {
-        let ins: Vec<&[f32]> = node
-            .inputs
-            .iter()
-            .map(|&v| values[v].as_deref().expect("validated graph"))
-            .collect();
+        let ins: Vec<&[f32]> = node.inputs.iter().map(|&v| values[v].as_deref().expect("validated graph")).collect();
         let shapes: Vec<Shape> = node.inputs.iter().map(|&v| g.shape(v)).collect();
         let out = run_op(&node.op, &ins, &shapes);
         debug_assert_eq!(out.len(), g.shape(node.output).len());
@@ -38,9 +30,7 @@ pub fn run_reference(g: &Graph, input: &[f32]) -> Result<Vec<f32>> {
             }
         }
     }
-    Ok(values[g.output]
-        .take()
-        .expect("validated graph produces its output"))
+    Ok(values[g.output].take().expect("validated graph produces its output"))
 }
 
 /// One op on dense inputs whose shapes `validate` has already checked.
@@ -56,25 +46,12 @@ fn run_op(op: &Op, ins: &[&[f32]], shapes: &[Shape]) -> Vec<f32> {
                 }
                 None => x,
             };
-            naive::conv2d(
-                x,
-                s,
-                &c.weight,
-                c.bias.as_deref(),
-                c.cout,
-                c.groups,
-                &c.win,
-                c.act,
-            )
-            .0
+            naive::conv2d(x, s, &c.weight, c.bias.as_deref(), c.cout, c.groups, &c.win, c.act).0
         }
         Op::Affine { scale, shift, act } => naive::channel_affine(x, s.c, scale, shift, *act),
         Op::Act(act) => x.iter().map(|&v| act.apply(v)).collect(),
         Op::MaxPool { win } => naive::max_pool(x, s, win).0,
-        Op::AvgPool {
-            win,
-            count_include_pad,
-        } => naive::avg_pool(x, s, win, *count_include_pad).0,
+        Op::AvgPool { win, count_include_pad } => naive::avg_pool(x, s, win, *count_include_pad).0,
         Op::GlobalAvgPool => naive::global_avg_pool(x, s),
         Op::Add { act } => naive::add(x, ins[1], *act),
         Op::Concat => {
@@ -87,18 +64,9 @@ fn run_op(op: &Op, ins: &[&[f32]], shapes: &[Shape]) -> Vec<f32> {
             }
             out
         }
-        Op::Slice { start, len } => x
-            .chunks_exact(s.c)
-            .flat_map(|px| &px[*start..start + len])
-            .copied()
-            .collect(),
+        Op::Slice { start, len } => x.chunks_exact(s.c).flat_map(|px| &px[*start..start + len]).copied().collect(),
         Op::Permute { perm } => naive::permute_channels(x, s.c, perm),
-        Op::Dense {
-            out,
-            weight,
-            bias,
-            act,
-        } => naive::dense(x, weight, bias.as_deref(), *out, *act),
+        Op::Dense { out, weight, bias, act } => naive::dense(x, weight, bias.as_deref(), *out, *act),
         Op::Softmax => naive::softmax(x),
         Op::Flatten => x.to_vec(),
     }

@@ -11,18 +11,9 @@ use crate::tensor::Shape;
 /// Returns a graph computing the same output as `g` with fewer nodes, values renumbered compactly.
 pub fn optimize(g: &Graph) -> Result<Graph> {
     g.validate()?;
-    let mut work = Work {
-        nodes: g.nodes.clone(),
-        output: g.output,
-        shapes: g.shapes.clone(),
-    };
+    let mut work = Work { nodes: g.nodes.clone(), output: g.output, shapes: g.shapes.clone() };
     // Each rewrite removes a node or moves a permute later, so this terminates.
-    while work.drop_no_op()
-        || work.fold_affine()
-        || work.fuse_activation()
-        || work.sink_permute()
-        || work.fold_permute()
-    {}
+    while work.drop_no_op() || work.fold_affine() || work.fuse_activation() || work.sink_permute() || work.fold_permute() {}
     work.rebuild(g)
 }
 
@@ -61,10 +52,7 @@ impl Work {
     /// Every reader of `old` (and the graph output) reads `new` instead.
     fn replace_uses(&mut self, old: ValueId, new: ValueId) {
         for n in &mut self.nodes {
-            n.inputs
-                .iter_mut()
-                .filter(|v| **v == old)
-                .for_each(|v| *v = new);
+            n.inputs.iter_mut().filter(|v| **v == old).for_each(|v| *v = new);
         }
         if self.output == old {
             self.output = new;
@@ -114,9 +102,7 @@ impl Work {
     fn fold_affine(&mut self) -> bool {
         let uses = self.use_counts();
         for i in 0..self.nodes.len() {
-            let Op::Affine { scale, shift, act } = &self.nodes[i].op else {
-                continue;
-            };
+            let Op::Affine { scale, shift, act } = &self.nodes[i].op else { continue };
             let x = self.nodes[i].inputs[0];
             if uses[x] != 1 {
                 continue;
@@ -129,12 +115,7 @@ impl Work {
                     c.act = act;
                     true
                 }
-                Op::Dense {
-                    out,
-                    weight,
-                    bias,
-                    act: a,
-                } if *a == Activation::None => {
+                Op::Dense { out, weight, bias, act: a } if *a == Activation::None => {
                     scale_rows(weight, bias, *out, &scale, &shift);
                     *a = act;
                     true
@@ -154,19 +135,14 @@ impl Work {
     fn fuse_activation(&mut self) -> bool {
         let uses = self.use_counts();
         for i in 0..self.nodes.len() {
-            let Op::Act(outer) = self.nodes[i].op else {
-                continue;
-            };
+            let Op::Act(outer) = self.nodes[i].op else { continue };
             let x = self.nodes[i].inputs[0];
             if uses[x] != 1 {
                 continue;
             }
             let Some(p) = self.producer(x) else { continue };
             let epilogue = match &mut self.nodes[p].op {
-                Op::Conv(Conv { act, .. })
-                | Op::Dense { act, .. }
-                | Op::Add { act }
-                | Op::Affine { act, .. } => act,
+                Op::Conv(Conv { act, .. }) | Op::Dense { act, .. } | Op::Add { act } | Op::Affine { act, .. } => act,
                 _ => continue,
             };
             *epilogue = compose(*epilogue, outer);
@@ -182,27 +158,20 @@ impl Work {
     fn sink_permute(&mut self) -> bool {
         let uses = self.use_counts();
         for i in 0..self.nodes.len() {
-            let Op::Permute { perm } = &self.nodes[i].op else {
-                continue;
-            };
+            let Op::Permute { perm } = &self.nodes[i].op else { continue };
             let perm = perm.clone();
             let (src, out) = (self.nodes[i].inputs[0], self.nodes[i].output);
             if uses[out] != 1 {
                 continue;
             }
-            let Some(r) = self.nodes.iter().position(|n| n.inputs.contains(&out)) else {
-                continue;
-            };
+            let Some(r) = self.nodes.iter().position(|n| n.inputs.contains(&out)) else { continue };
             let mut inverse = vec![0; perm.len()];
             for (j, &p) in perm.iter().enumerate() {
                 inverse[p] = j;
             }
             // Source channel s becomes permuted channel inverse[s], so it takes that channel's parameters.
             let reindex = |v: &[f32], per: usize| -> Vec<f32> {
-                inverse
-                    .iter()
-                    .flat_map(|&j| v[j * per..(j + 1) * per].iter().copied())
-                    .collect()
+                inverse.iter().flat_map(|&j| v[j * per..(j + 1) * per].iter().copied()).collect()
             };
             match &mut self.nodes[r].op {
                 Op::Affine { scale, shift, .. } => {
@@ -210,9 +179,7 @@ impl Work {
                     *shift = reindex(shift, 1);
                 }
                 Op::Act(_) | Op::MaxPool { .. } | Op::AvgPool { .. } => {}
-                Op::Conv(c)
-                    if c.input_perm.is_none() && c.groups == perm.len() && c.cout == perm.len() =>
-                {
+                Op::Conv(c) if c.input_perm.is_none() && c.groups == perm.len() && c.cout == perm.len() => {
                     c.weight = reindex(&c.weight, c.win.kh * c.win.kw);
                     c.bias = c.bias.as_deref().map(|b| reindex(b, 1));
                 }
@@ -238,12 +205,9 @@ impl Work {
     fn fold_permute(&mut self) -> bool {
         let uses = self.use_counts();
         for i in 0..self.nodes.len() {
-            let Op::Permute { perm } = &self.nodes[i].op else {
-                continue;
-            };
+            let Op::Permute { perm } = &self.nodes[i].op else { continue };
             let (src, out) = (self.nodes[i].inputs[0], self.nodes[i].output);
-            let absorbs =
-                |n: &Node| n.inputs[0] == out && matches!(n.op, Op::Conv(_) | Op::Permute { .. });
+            let absorbs = |n: &Node| n.inputs[0] == out && matches!(n.op, Op::Conv(_) | Op::Permute { .. });
             let readers = self.nodes.iter().filter(|n| absorbs(n)).count();
             if readers == 0 || readers != uses[out] {
                 continue;
@@ -253,13 +217,7 @@ impl Work {
             let composed = |q: &[usize]| q.iter().map(|&j| perm[j]).collect::<Vec<_>>();
             for n in self.nodes.iter_mut().filter(|n| n.inputs[0] == out) {
                 match &mut n.op {
-                    Op::Conv(c) => {
-                        c.input_perm = Some(
-                            c.input_perm
-                                .as_deref()
-                                .map_or_else(|| perm.clone(), composed),
-                        )
-                    }
+                    Op::Conv(c) => c.input_perm = Some(c.input_perm.as_deref().map_or_else(|| perm.clone(), composed)),
                     Op::Permute { perm: q } => *q = composed(q),
                     _ => {}
                 }
@@ -291,13 +249,7 @@ fn is_identity(perm: &[usize]) -> bool {
 
 /// `weight` is `[rows][..]` (output channel outermost): row `o` becomes `scale[o] * row` and its
 /// bias `scale[o] * bias[o] + shift[o]`.
-fn scale_rows(
-    weight: &mut [f32],
-    bias: &mut Option<Vec<f32>>,
-    rows: usize,
-    scale: &[f32],
-    shift: &[f32],
-) {
+fn scale_rows(weight: &mut [f32], bias: &mut Option<Vec<f32>>, rows: usize, scale: &[f32], shift: &[f32]) {
     let per_row = weight.len() / rows;
     for (row, &s) in weight.chunks_exact_mut(per_row).zip(scale) {
         row.iter_mut().for_each(|w| *w *= s);

@@ -13,13 +13,7 @@ pub mod onnx_proto;
 pub mod tflite;
 /// Generated TFLite tables (public only so tests can build and mutate files).
 #[doc(hidden)]
-#[allow(
-    clippy::all,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    unused_mut
-)]
+#[allow(clippy::all, dead_code, unused_imports, non_camel_case_types, unused_mut)]
 pub mod tflite_fbs;
 
 use crate::error::{Error, Result};
@@ -45,23 +39,14 @@ pub(crate) fn numel(what: &str, dims: &[i64]) -> Result<usize> {
     let mut n: usize = 1;
     for &d in dims {
         if d < 0 {
-            return Err(Error::Malformed(format!(
-                "{what}: negative dimension {d} in {dims:?}"
-            )));
+            return Err(Error::Malformed(format!("{what}: negative dimension {d} in {dims:?}")));
         }
         if d > MAX_DIM {
-            return Err(Error::TooLarge(format!(
-                "{what}: dimension {d} in {dims:?}"
-            )));
+            return Err(Error::TooLarge(format!("{what}: dimension {d} in {dims:?}")));
         }
-        n = n
-            .checked_mul(d as usize)
-            .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
-            .ok_or_else(|| {
-                Error::TooLarge(format!(
-                    "{what}: shape {dims:?} exceeds {MAX_TENSOR_ELEMENTS} elements"
-                ))
-            })?;
+        n = n.checked_mul(d as usize).filter(|&n| n <= MAX_TENSOR_ELEMENTS).ok_or_else(|| {
+            Error::TooLarge(format!("{what}: shape {dims:?} exceeds {MAX_TENSOR_ELEMENTS} elements"))
+        })?;
     }
     Ok(n)
 }
@@ -69,15 +54,9 @@ pub(crate) fn numel(what: &str, dims: &[i64]) -> Result<usize> {
 /// Little-endian f32 values of `bytes`, which must hold exactly `n` of them.
 pub(crate) fn f32s_le(what: &str, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
     if Some(bytes.len()) != n.checked_mul(4) {
-        return Err(Error::Malformed(format!(
-            "{what}: {} data bytes for {n} float32 values",
-            bytes.len()
-        )));
+        return Err(Error::Malformed(format!("{what}: {} data bytes for {n} float32 values", bytes.len())));
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
 /// Weights in OIHW (ONNX) order → OHWI (the IR's), for `o` outputs of `i` inputs each.
@@ -103,44 +82,21 @@ pub(crate) fn same_padding(n: usize, k: usize, stride: usize) -> (usize, usize) 
 }
 
 /// A window from kernel, strides and TF-style SAME (or VALID) padding on an `h × w` input.
-pub(crate) fn tf_window(
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    same: bool,
-) -> Window {
+pub(crate) fn tf_window(h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize, same: bool) -> Window {
     let pad = if same {
         let (top, bottom) = same_padding(h, kh, sh);
         let (left, right) = same_padding(w, kw, sw);
-        Padding {
-            top,
-            left,
-            bottom,
-            right,
-        }
+        Padding { top, left, bottom, right }
     } else {
         Padding::default()
     };
-    Window {
-        kh,
-        kw,
-        stride_h: sh,
-        stride_w: sw,
-        pad,
-    }
+    Window { kh, kw, stride_h: sh, stride_w: sw, pad }
 }
 
 /// `label_offset` and `num_classes` for a graph with `outputs` values when the file does not say:
 /// 1001 outputs are the TF-slim convention with `background` first.
 pub(crate) fn default_labels(outputs: usize) -> (usize, usize) {
-    if outputs == 1001 {
-        (1, 1000)
-    } else {
-        (0, outputs)
-    }
+    if outputs == 1001 { (1, 1000) } else { (0, outputs) }
 }
 
 #[cfg(test)]
@@ -151,14 +107,8 @@ mod tests {
     fn element_counts_are_checked() {
         assert_eq!(numel("t", &[2, 3, 4]), Ok(24));
         assert_eq!(numel("t", &[]), Ok(1));
-        assert!(matches!(
-            numel("t", &[1_000_000, 1_000_000]),
-            Err(Error::TooLarge(_))
-        ));
-        assert!(matches!(
-            numel("t", &[i64::MAX, 2]),
-            Err(Error::TooLarge(_))
-        ));
+        assert!(matches!(numel("t", &[1_000_000, 1_000_000]), Err(Error::TooLarge(_))));
+        assert!(matches!(numel("t", &[i64::MAX, 2]), Err(Error::TooLarge(_))));
         assert!(matches!(numel("t", &[3, -1]), Err(Error::Malformed(_))));
     }
 
@@ -174,17 +124,9 @@ mod tests {
     #[test]
     fn oihw_becomes_ohwi() {
         // 2 outputs, 3 inputs, 1×2 kernel: value = o*100 + i*10 + x in OIHW order.
-        let oihw: Vec<f32> = (0..2)
-            .flat_map(|o| {
-                (0..3).flat_map(move |i| (0..2).map(move |x| (o * 100 + i * 10 + x) as f32))
-            })
-            .collect();
+        let oihw: Vec<f32> = (0..2).flat_map(|o| (0..3).flat_map(move |i| (0..2).map(move |x| (o * 100 + i * 10 + x) as f32))).collect();
         let ohwi = oihw_to_ohwi(&oihw, 2, 3, 1, 2);
-        let want: Vec<f32> = (0..2)
-            .flat_map(|o| {
-                (0..2).flat_map(move |x| (0..3).map(move |i| (o * 100 + i * 10 + x) as f32))
-            })
-            .collect();
+        let want: Vec<f32> = (0..2).flat_map(|o| (0..2).flat_map(move |x| (0..3).map(move |i| (o * 100 + i * 10 + x) as f32))).collect();
         assert_eq!(ohwi, want);
     }
 }

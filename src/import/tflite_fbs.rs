@@ -19,7 +19,16 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Enum `Padding` in the file `schemas/tflite_subset.fbs:17`
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(
+            Copy,
+            Clone,
+            Debug,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+        )]
         #[repr(i8)]
         pub enum Padding {
             /// The variant `SAME` in the enum `Padding`
@@ -174,7 +183,16 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Enum `ActivationFunctionType` in the file `schemas/tflite_subset.fbs:19`
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(
+            Copy,
+            Clone,
+            Debug,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+        )]
         #[repr(i8)]
         pub enum ActivationFunctionType {
             /// The variant `NONE` in the enum `ActivationFunctionType`
@@ -357,7 +375,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `CustomQuantization` in the file `schemas/tflite_subset.fbs:28`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct CustomQuantization {
             /// The field `custom` in the table `CustomQuantization`
             pub custom: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
@@ -630,7 +656,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Union `QuantizationDetails` in the file `schemas/tflite_subset.fbs:32`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub enum QuantizationDetails {
             /// The variant of type `CustomQuantization` in the union `QuantizationDetails`
             CustomQuantization(::planus::alloc::boxed::Box<self::CustomQuantization>),
@@ -1923,7 +1957,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `SparsityParameters` in the file `schemas/tflite_subset.fbs:56`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct SparsityParameters {
             /// The field `traversal_order` in the table `SparsityParameters`
             pub traversal_order: ::core::option::Option<::planus::alloc::vec::Vec<i32>>,
@@ -2208,7 +2250,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `Conv2DOptions` in the file `schemas/tflite_subset.fbs:60`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct Conv2DOptions {
             /// The field `padding` in the table `Conv2DOptions`
             pub padding: self::Padding,
@@ -2756,7 +2806,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `DepthwiseConv2DOptions` in the file `schemas/tflite_subset.fbs:69`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct DepthwiseConv2DOptions {
             /// The field `padding` in the table `DepthwiseConv2DOptions`
             pub padding: self::Padding,
@@ -3392,7 +3450,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `Pool2DOptions` in the file `schemas/tflite_subset.fbs:79`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct Pool2DOptions {
             /// The field `padding` in the table `Pool2DOptions`
             pub padding: self::Padding,
@@ -3930,7 +3996,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `FullyConnectedOptions` in the file `schemas/tflite_subset.fbs:88`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct FullyConnectedOptions {
             /// The field `fused_activation_function` in the table `FullyConnectedOptions`
             pub fused_activation_function: self::ActivationFunctionType,
@@ -4603,7 +4677,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `ConcatenationOptions` in the file `schemas/tflite_subset.fbs:98`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct ConcatenationOptions {
             /// The field `axis` in the table `ConcatenationOptions`
             pub axis: i32,
@@ -4960,7 +5042,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `AddOptions` in the file `schemas/tflite_subset.fbs:103`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct AddOptions {
             /// The field `fused_activation_function` in the table `AddOptions`
             pub fused_activation_function: self::ActivationFunctionType,
@@ -5248,7 +5338,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `ReshapeOptions` in the file `schemas/tflite_subset.fbs:107`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct ReshapeOptions {
             /// The field `new_shape` in the table `ReshapeOptions`
             pub new_shape: ::core::option::Option<::planus::alloc::vec::Vec<i32>>,
@@ -5513,7 +5611,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `PadOptions` in the file `schemas/tflite_subset.fbs:111`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct PadOptions {}
 
         #[allow(clippy::derivable_impls)]
@@ -5714,7 +5820,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `ReducerOptions` in the file `schemas/tflite_subset.fbs:114`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct ReducerOptions {
             /// The field `keep_dims` in the table `ReducerOptions`
             pub keep_dims: bool,
@@ -5972,7 +6086,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `Unread` in the file `schemas/tflite_subset.fbs:119`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct Unread {}
 
         #[allow(clippy::derivable_impls)]
@@ -7928,7 +8050,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `OperatorCode` in the file `schemas/tflite_subset.fbs:151`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct OperatorCode {
             /// The field `deprecated_builtin_code` in the table `OperatorCode`
             pub deprecated_builtin_code: i8,
@@ -9262,7 +9392,15 @@ mod root {
         ///
         /// Generated from these locations:
         /// * Table `Buffer` in the file `schemas/tflite_subset.fbs:173`
-        #[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord, Hash)]
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+        )]
         pub struct Buffer {
             /// The field `data` in the table `Buffer`
             pub data: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,

@@ -228,8 +228,7 @@ mod simd {
         let tile_len = PackedConv::tile_len(w.kh * w.kw * w.cin);
         let (ip, wp, op) = (input.as_ptr(), w.data.as_ptr(), out.as_mut_ptr());
         let tiles = w.cout.div_ceil(CO);
-        let full_x =
-            |ox: usize| tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w).len() == win.kw;
+        let full_x = |ox: usize| tap_range(ox * win.stride_w, win.pad.left, win.kw, s.w).len() == win.kw;
         for oy in rows.clone() {
             let ty = tap_range(oy * win.stride_h, win.pad.top, win.kh, s.h);
             let mut ox = 0;
@@ -244,9 +243,7 @@ mod simd {
                         // Two pixels × two tiles per step: each weight load serves two pixels and
                         // each splat two tiles, so multiply-adds rather than loads bound the loop.
                         let first = ox * win.stride_w - win.pad.left;
-                        let at = |iy: usize, kx: usize| {
-                            ip.add(v.offset + (iy * s.w + first + kx) * v.pixel_stride)
-                        };
+                        let at = |iy: usize, kx: usize| ip.add(v.offset + (iy * s.w + first + kx) * v.pixel_stride);
                         let next = win.stride_w * v.pixel_stride;
                         let o1 = o.add(out_pixel_stride);
                         let mut t = 0;
@@ -258,40 +255,20 @@ mod simd {
                             for ky in ty.clone() {
                                 let iy = input_coord(oy, win.stride_h, ky, win.pad.top);
                                 let tap = (1 + ky * w.kw * w.cin) * CO;
-                                let row = (
-                                    at(iy, 0),
-                                    v.pixel_stride,
-                                    next,
-                                    wt[0].add(tap),
-                                    wt[1].add(tap),
-                                );
+                                let row = (at(iy, 0), v.pixel_stride, next, wt[0].add(tap), wt[1].add(tap));
                                 match (two, w.kw == 3 && w.cin == 3) {
                                     // The RGB stem: 9 taps fully unrolled.
                                     (true, true) => pair_taps::<2, 3, 3>(&mut acc, row, 3, 3),
                                     (false, true) => pair_taps::<1, 3, 3>(&mut acc, row, 3, 3),
-                                    (true, false) => {
-                                        pair_taps::<2, 0, 0>(&mut acc, row, w.kw, w.cin)
-                                    }
-                                    (false, false) => {
-                                        pair_taps::<1, 0, 0>(&mut acc, row, w.kw, w.cin)
-                                    }
+                                    (true, false) => pair_taps::<2, 0, 0>(&mut acc, row, w.kw, w.cin),
+                                    (false, false) => pair_taps::<1, 0, 0>(&mut acc, row, w.kw, w.cin),
                                 }
                             }
                             for (o, a) in [o, o1].into_iter().zip(acc) {
-                                st8(
-                                    o.add(t * CO),
-                                    clamp(a[0], lo, hi),
-                                    clamp(a[1], lo, hi),
-                                    w.cout - t * CO,
-                                );
+                                st8(o.add(t * CO), clamp(a[0], lo, hi), clamp(a[1], lo, hi), w.cout - t * CO);
                                 if two {
                                     let t1 = t + 1;
-                                    st8(
-                                        o.add(t1 * CO),
-                                        clamp(a[2], lo, hi),
-                                        clamp(a[3], lo, hi),
-                                        w.cout - t1 * CO,
-                                    );
+                                    st8(o.add(t1 * CO), clamp(a[2], lo, hi), clamp(a[3], lo, hi), w.cout - t1 * CO);
                                 }
                             }
                             t += 2;

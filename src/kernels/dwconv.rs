@@ -312,23 +312,13 @@ mod simd {
                     match win.stride_w {
                         1 => {
                             while ox + 4 <= inner.end {
-                                k.full3x3_row::<4, 1, 6>(
-                                    at(ox),
-                                    dx,
-                                    dy,
-                                    [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)],
-                                );
+                                k.full3x3_row::<4, 1, 6>(at(ox), dx, dy, [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)]);
                                 ox += 4;
                             }
                         }
                         2 => {
                             while ox + 4 <= inner.end {
-                                k.full3x3_row::<4, 2, 9>(
-                                    at(ox),
-                                    dx,
-                                    dy,
-                                    [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)],
-                                );
+                                k.full3x3_row::<4, 2, 9>(at(ox), dx, dy, [o(ox), o(ox + 1), o(ox + 2), o(ox + 3)]);
                                 ox += 4;
                             }
                         }

@@ -73,24 +73,13 @@ pub struct Residual<'a> {
 }
 
 /// Checks the operand extents once, so the SIMD path's raw-pointer loops stay in bounds.
-fn check(
-    m: usize,
-    a: &GemmInput,
-    w: &PackedGemm,
-    panels: &Range<usize>,
-    out: &[f32],
-    out_stride: usize,
-) {
+fn check(m: usize, a: &GemmInput, w: &PackedGemm, panels: &Range<usize>, out: &[f32], out_stride: usize) {
     assert_eq!(
         w.data.len(),
         w.n.div_ceil(NR) * PackedGemm::panel_len(w.k),
         "gemm: bad packing"
     );
-    assert!(
-        panels.start <= panels.end && panels.end <= w.n.div_ceil(NR),
-        "gemm: panels {panels:?} beyond {}",
-        w.n
-    );
+    assert!(panels.start <= panels.end && panels.end <= w.n.div_ceil(NR), "gemm: panels {panels:?} beyond {}", w.n);
     if m == 0 || panels.is_empty() {
         return;
     }
@@ -112,10 +101,7 @@ fn check(
 fn check_residual(m: usize, w: &PackedGemm, panels: &Range<usize>, res: Option<Residual>) {
     if let Some(res) = res.filter(|_| m > 0 && !panels.is_empty()) {
         let cols = (panels.end * NR).min(w.n) - panels.start * NR;
-        assert!(
-            res.r.len() >= (m - 1) * res.stride + cols,
-            "gemm: residual too short"
-        );
+        assert!(res.r.len() >= (m - 1) * res.stride + cols, "gemm: residual too short");
     }
 }
 
@@ -221,10 +207,7 @@ pub fn gemm_panels_residual_scalar(
             let j0 = (p - panels.start) * NR;
             let nj = (w.n - p * NR).min(NR);
             if let Some(res) = res {
-                for (s, &r) in acc
-                    .iter_mut()
-                    .zip(&res.r[i * res.stride + j0..i * res.stride + j0 + nj])
-                {
+                for (s, &r) in acc.iter_mut().zip(&res.r[i * res.stride + j0..i * res.stride + j0 + nj]) {
                     *s += r;
                 }
             }

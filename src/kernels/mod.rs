@@ -36,12 +36,7 @@ pub struct Padding {
 
 impl Padding {
     pub const fn uniform(p: usize) -> Self {
-        Padding {
-            top: p,
-            left: p,
-            bottom: p,
-            right: p,
-        }
+        Padding { top: p, left: p, bottom: p, right: p }
     }
 }
 
@@ -57,13 +52,7 @@ pub struct Window {
 
 impl Window {
     pub const fn square(k: usize, stride: usize, pad: usize) -> Self {
-        Window {
-            kh: k,
-            kw: k,
-            stride_h: stride,
-            stride_w: stride,
-            pad: Padding::uniform(pad),
-        }
+        Window { kh: k, kw: k, stride_h: stride, stride_w: stride, pad: Padding::uniform(pad) }
     }
 
     /// Output height and width for an `h × w` input, or `None` when the window does not fit
@@ -77,9 +66,6 @@ impl Window {
         if ph < self.kh || pw < self.kw {
             return None;
         }
-        Some((
-            (ph - self.kh) / self.stride_h + 1,
-            (pw - self.kw) / self.stride_w + 1,
-        ))
+        Some(((ph - self.kh) / self.stride_h + 1, (pw - self.kw) / self.stride_w + 1))
     }
 }

@@ -55,9 +55,7 @@ pub fn conv2d(
 
 /// Max pool; padded positions are ignored (as -inf).
 pub fn max_pool(x: &[f32], s: Shape, win: &Window) -> (Vec<f32>, Shape) {
-    pool(x, s, win, |vals, _| {
-        vals.iter().copied().fold(f32::NEG_INFINITY, f32::max)
-    })
+    pool(x, s, win, |vals, _| vals.iter().copied().fold(f32::NEG_INFINITY, f32::max))
 }
 
 /// Average pool. With `count_include_pad` the divisor is always `kh * kw` (padded zeros count);
@@ -66,11 +64,7 @@ pub fn avg_pool(x: &[f32], s: Shape, win: &Window, count_include_pad: bool) -> (
     let full = (win.kh * win.kw) as f64;
     pool(x, s, win, |vals, _| {
         let sum: f64 = vals.iter().map(|&v| v as f64).sum();
-        let n = if count_include_pad {
-            full
-        } else {
-            vals.len() as f64
-        };
+        let n = if count_include_pad { full } else { vals.len() as f64 };
         (sum / n) as f32
     })
 }
@@ -116,17 +110,8 @@ pub fn add(a: &[f32], b: &[f32], act: Activation) -> Vec<f32> {
 }
 
 /// Per-channel `act(x * scale + shift)` (an unfolded BatchNorm).
-pub fn channel_affine(
-    x: &[f32],
-    c: usize,
-    scale: &[f32],
-    shift: &[f32],
-    act: Activation,
-) -> Vec<f32> {
-    x.iter()
-        .enumerate()
-        .map(|(i, &v)| act.apply(v * scale[i % c] + shift[i % c]))
-        .collect()
+pub fn channel_affine(x: &[f32], c: usize, scale: &[f32], shift: &[f32], act: Activation) -> Vec<f32> {
+    x.iter().enumerate().map(|(i, &v)| act.apply(v * scale[i % c] + shift[i % c])).collect()
 }
 
 /// Fully connected: `w` is `[out][in]`.

@@ -309,10 +309,7 @@ mod simd {
             // of a chain of nine dependent ops.
             for t in 0..tiles {
                 let p = ip.add(w.base + 4 * t);
-                let x: [v128; 9] =
-                    core::array::from_fn(
-                        |i| ld(p.add((i / 3) * w.stride_y + (i % 3) * w.stride_x)),
-                    );
+                let x: [v128; 9] = core::array::from_fn(|i| ld(p.add((i / 3) * w.stride_y + (i % 3) * w.stride_x)));
                 let a = fold(fold(x[0], x[1]), fold(x[2], x[3]));
                 let b = fold(fold(x[4], x[5]), fold(x[6], x[7]));
                 st(op.add(4 * t), finish(fold(init, fold(fold(a, b), x[8]))));

@@ -36,9 +36,7 @@ mod bindings {
 
     fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-        value
-            .serialize(&serializer)
-            .map_err(|e| JsError::new(&format!("internal: {e}")))
+        value.serialize(&serializer).map_err(|e| JsError::new(&format!("internal: {e}")))
     }
 
     fn install_panic_hook() {
@@ -59,15 +57,14 @@ mod bindings {
         #[wasm_bindgen(js_name = fromBytes)]
         pub fn from_bytes(bytes: &[u8], preprocessing: JsValue) -> Result<WasmModel, JsError> {
             install_panic_hook();
-            let options: Option<PreprocessingOptions> =
-                if preprocessing.is_undefined() || preprocessing.is_null() {
-                    None
-                } else {
-                    Some(
-                        serde_wasm_bindgen::from_value(preprocessing)
-                            .map_err(|e| JsError::new(&format!("input: preprocessing: {e}")))?,
-                    )
-                };
+            let options: Option<PreprocessingOptions> = if preprocessing.is_undefined() || preprocessing.is_null() {
+                None
+            } else {
+                Some(
+                    serde_wasm_bindgen::from_value(preprocessing)
+                        .map_err(|e| JsError::new(&format!("input: preprocessing: {e}")))?,
+                )
+            };
             let session = Session::from_bytes(bytes, options.as_ref()).map_err(js_error)?;
             Ok(WasmModel { session })
         }
@@ -76,9 +73,7 @@ mod bindings {
         #[wasm_bindgen(js_name = fromZoo)]
         pub fn from_zoo(id: &str) -> Result<WasmModel, JsError> {
             install_panic_hook();
-            Ok(WasmModel {
-                session: Session::from_zoo(id).map_err(js_error)?,
-            })
+            Ok(WasmModel { session: Session::from_zoo(id).map_err(js_error)? })
         }
 
         /// `{format, architecture, inputSize, numClasses, labelOffset, output, preprocessing,
@@ -89,37 +84,17 @@ mod bindings {
 
         /// `{predictions: [{label, wnid, classIndex, probability}], timings: {preprocessMs, inferenceMs}}`.
         #[wasm_bindgen(js_name = classifyRgba)]
-        pub fn classify_rgba(
-            &mut self,
-            rgba: &[u8],
-            width: u32,
-            height: u32,
-            top_k: u32,
-        ) -> Result<JsValue, JsError> {
+        pub fn classify_rgba(&mut self, rgba: &[u8], width: u32, height: u32, top_k: u32) -> Result<JsValue, JsError> {
             let out = self
                 .session
-                .classify_rgba(
-                    rgba,
-                    width as usize,
-                    height as usize,
-                    top_k as usize,
-                    &clock,
-                )
+                .classify_rgba(rgba, width as usize, height as usize, top_k as usize, &clock)
                 .map_err(js_error)?;
             to_js(&out)
         }
 
         /// `{layers: [{name, op, macs, params, mac, ms}], totals: {macs, params, mac, ms}}`.
-        pub fn profile(
-            &mut self,
-            rgba: &[u8],
-            width: u32,
-            height: u32,
-        ) -> Result<JsValue, JsError> {
-            let out = self
-                .session
-                .profile_rgba(rgba, width as usize, height as usize, &clock)
-                .map_err(js_error)?;
+        pub fn profile(&mut self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
+            let out = self.session.profile_rgba(rgba, width as usize, height as usize, &clock).map_err(js_error)?;
             to_js(&out)
         }
     }

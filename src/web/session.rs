@@ -30,26 +30,13 @@ impl PreprocessingOptions {
         let color = match self.color_order.to_ascii_uppercase().as_str() {
             "RGB" => ColorOrder::Rgb,
             "BGR" => ColorOrder::Bgr,
-            other => {
-                return Err(Error::Input(format!(
-                    "colorOrder '{other}': expected 'RGB' or 'BGR'"
-                )))
-            }
+            other => return Err(Error::Input(format!("colorOrder '{other}': expected 'RGB' or 'BGR'"))),
         };
-        let finite = self.input_scale.is_finite()
-            && self.mean.iter().chain(&self.std).all(|v| v.is_finite());
+        let finite = self.input_scale.is_finite() && self.mean.iter().chain(&self.std).all(|v| v.is_finite());
         if !finite || self.std.contains(&0.0) {
-            return Err(Error::Input(
-                "preprocessing needs finite inputScale, mean and std, and std ≠ 0".into(),
-            ));
+            return Err(Error::Input("preprocessing needs finite inputScale, mean and std, and std ≠ 0".into()));
         }
-        Ok(Preprocessing {
-            size,
-            color,
-            scale: self.input_scale,
-            mean: self.mean,
-            std: self.std,
-        })
+        Ok(Preprocessing { size, color, scale: self.input_scale, mean: self.mean, std: self.std })
     }
 
     fn from_preprocessing(p: &Preprocessing) -> Self {
@@ -57,12 +44,7 @@ impl PreprocessingOptions {
             ColorOrder::Rgb => "RGB",
             ColorOrder::Bgr => "BGR",
         };
-        PreprocessingOptions {
-            color_order: color_order.into(),
-            input_scale: p.scale,
-            mean: p.mean,
-            std: p.std,
-        }
+        PreprocessingOptions { color_order: color_order.into(), input_scale: p.scale, mean: p.mean, std: p.std }
     }
 }
 
@@ -140,10 +122,7 @@ pub struct Session {
 
 impl Session {
     /// A `.tflite`/`.onnx` file; `preprocessing` overrides what the file declares.
-    pub fn from_bytes(
-        bytes: &[u8],
-        preprocessing: Option<&PreprocessingOptions>,
-    ) -> Result<Session> {
+    pub fn from_bytes(bytes: &[u8], preprocessing: Option<&PreprocessingOptions>) -> Result<Session> {
         let model = Model::from_bytes(bytes)?;
         let preprocessing = match preprocessing {
             Some(p) => Some(p.for_size(model.meta().input_size)?),
@@ -156,24 +135,13 @@ impl Session {
     pub fn from_zoo(id: &str) -> Result<Session> {
         let model = Model::from_zoo(id, ZOO_SEED)?;
         let size = model.meta().input_size;
-        let p = Preprocessing {
-            size,
-            color: ColorOrder::Rgb,
-            scale: 1.0,
-            mean: [128.0; 3],
-            std: [128.0; 3],
-        };
+        let p = Preprocessing { size, color: ColorOrder::Rgb, scale: 1.0, mean: [128.0; 3], std: [128.0; 3] };
         Ok(Self::new(model, Some(p)))
     }
 
     fn new(model: Model, preprocessing: Option<Preprocessing>) -> Session {
         let input = vec![0.0; model.input_len()];
-        Session {
-            model,
-            preprocessing,
-            preprocessor: Preprocessor::new(),
-            input,
-        }
+        Session { model, preprocessing, preprocessor: Preprocessor::new(), input }
     }
 
     pub fn meta(&self) -> Meta {
@@ -193,10 +161,7 @@ impl Session {
                 OutputKind::Logits => "logits",
                 OutputKind::Probabilities => "probabilities",
             },
-            preprocessing: self
-                .preprocessing
-                .as_ref()
-                .map(PreprocessingOptions::from_preprocessing),
+            preprocessing: self.preprocessing.as_ref().map(PreprocessingOptions::from_preprocessing),
             weight_bytes: self.model.weight_bytes(),
             arena_bytes: self.model.arena_bytes(),
             macs: costs.iter().map(|c| c.macs).sum(),
@@ -205,25 +170,12 @@ impl Session {
     }
 
     /// Preprocesses `rgba` (width × height × 4 bytes) into the input buffer; returns the ms it took.
-    fn load_input(
-        &mut self,
-        rgba: &[u8],
-        width: usize,
-        height: usize,
-        clock: &dyn Fn() -> f64,
-    ) -> Result<f64> {
+    fn load_input(&mut self, rgba: &[u8], width: usize, height: usize, clock: &dyn Fn() -> f64) -> Result<f64> {
         let p = self.preprocessing.as_ref().ok_or_else(|| {
             Error::Input("the model file does not say how to preprocess images: pass the preprocessing option".into())
         })?;
         let start = clock();
-        self.preprocessor.to_input_tensor(
-            rgba,
-            width,
-            height,
-            PixelFormat::Rgba,
-            p,
-            &mut self.input,
-        )?;
+        self.preprocessor.to_input_tensor(rgba, width, height, PixelFormat::Rgba, p, &mut self.input)?;
         Ok(clock() - start)
     }
 
@@ -237,9 +189,7 @@ impl Session {
         clock: &dyn Fn() -> f64,
     ) -> Result<Classification> {
         if top == 0 || top > MAX_TOP_K {
-            return Err(Error::Input(format!(
-                "topK {top}: expected 1..={MAX_TOP_K}"
-            )));
+            return Err(Error::Input(format!("topK {top}: expected 1..={MAX_TOP_K}")));
         }
         let preprocess_ms = self.load_input(rgba, width, height, clock)?;
         let start = clock();
@@ -247,43 +197,19 @@ impl Session {
         let inference_ms = clock() - start;
         let predictions = predictions(probabilities, top)
             .into_iter()
-            .map(|p| PredictionOut {
-                label: p.label,
-                wnid: p.wnid,
-                class_index: p.class_index,
-                probability: p.probability,
-            })
+            .map(|p| PredictionOut { label: p.label, wnid: p.wnid, class_index: p.class_index, probability: p.probability })
             .collect();
-        Ok(Classification {
-            predictions,
-            timings: Timings {
-                preprocess_ms,
-                inference_ms,
-            },
-        })
+        Ok(Classification { predictions, timings: Timings { preprocess_ms, inference_ms } })
     }
 
     /// Runs one frame timing every layer; totals are the sums of the layers' fields.
-    pub fn profile_rgba(
-        &mut self,
-        rgba: &[u8],
-        width: usize,
-        height: usize,
-        clock: &(dyn Fn() -> f64 + Sync),
-    ) -> Result<Profile> {
+    pub fn profile_rgba(&mut self, rgba: &[u8], width: usize, height: usize, clock: &(dyn Fn() -> f64 + Sync)) -> Result<Profile> {
         self.load_input(rgba, width, height, clock)?;
         let layers: Vec<LayerOut> = self
             .model
             .run_profiled(&self.input, clock)?
             .into_iter()
-            .map(|l| LayerOut {
-                name: l.name,
-                op: l.kind,
-                macs: l.macs,
-                params: l.params,
-                mac: l.mac,
-                ms: l.ms,
-            })
+            .map(|l| LayerOut { name: l.name, op: l.kind, macs: l.macs, params: l.params, mac: l.mac, ms: l.ms })
             .collect();
         let totals = layers.iter().fold(Totals::default(), |t, l| Totals {
             macs: t.macs + l.macs,
@@ -308,11 +234,7 @@ pub fn error_code(e: &Error) -> &'static str {
 /// `"<code>: <what went wrong>"`, the message of the JS error.
 pub fn error_message(e: &Error) -> String {
     let detail = match e {
-        Error::Malformed(s)
-        | Error::Unsupported(s)
-        | Error::TooLarge(s)
-        | Error::Input(s)
-        | Error::Config(s) => s.clone(),
+        Error::Malformed(s) | Error::Unsupported(s) | Error::TooLarge(s) | Error::Input(s) | Error::Config(s) => s.clone(),
         Error::Shape { .. } => e.to_string(),
     };
     format!("{}: {detail}", error_code(e))

@@ -16,10 +16,7 @@ pub struct MobileNetV1 {
 
 impl Default for MobileNetV1 {
     fn default() -> Self {
-        MobileNetV1 {
-            alpha: 1.0,
-            head: Head::Logits,
-        }
+        MobileNetV1 { alpha: 1.0, head: Head::Logits }
     }
 }
 
@@ -59,14 +56,7 @@ pub fn build(cfg: &MobileNetV1, resolution: usize, seed: u64) -> Result<Graph> {
         let c = net.shape(x).c;
         let win = same_window(3, stride, net.shape(x));
         x = net.conv_bn(&format!("conv_dw_{}", i + 1), x, c, win, c, relu6)?;
-        x = net.conv_bn(
-            &format!("conv_pw_{}", i + 1),
-            x,
-            scaled(channels, cfg.alpha),
-            Window::square(1, 1, 0),
-            1,
-            relu6,
-        )?;
+        x = net.conv_bn(&format!("conv_pw_{}", i + 1), x, scaled(channels, cfg.alpha), Window::square(1, 1, 0), 1, relu6)?;
     }
     let x = net.global_avg_pool("global_pool", x)?;
     net.classifier(x, super::CLASSES, true, cfg.head)

@@ -20,11 +20,7 @@ pub struct MobileNetV2 {
 
 impl Default for MobileNetV2 {
     fn default() -> Self {
-        MobileNetV2 {
-            alpha: 1.0,
-            expansion: 6,
-            head: Head::Logits,
-        }
+        MobileNetV2 { alpha: 1.0, expansion: 6, head: Head::Logits }
     }
 }
 
@@ -49,34 +45,20 @@ const SEQUENCES: [(bool, usize, usize, usize); 7] = [
 fn make_divisible(value: f64) -> usize {
     const DIVISOR: usize = 8;
     let rounded = (((value + DIVISOR as f64 / 2.0) as usize) / DIVISOR * DIVISOR).max(DIVISOR);
-    if (rounded as f64) < 0.9 * value {
-        rounded + DIVISOR
-    } else {
-        rounded
-    }
+    if (rounded as f64) < 0.9 * value { rounded + DIVISOR } else { rounded }
 }
 
 pub fn build(cfg: &MobileNetV2, resolution: usize, seed: u64) -> Result<Graph> {
     check_multiplier("MobileNet V2 width multiplier", cfg.alpha)?;
     if !(1..=MAX_EXPANSION).contains(&cfg.expansion) {
-        return Err(Error::Config(format!(
-            "MobileNet V2 expansion {} outside 1..={MAX_EXPANSION}",
-            cfg.expansion
-        )));
+        return Err(Error::Config(format!("MobileNet V2 expansion {} outside 1..={MAX_EXPANSION}", cfg.expansion)));
     }
     let mut net = Net::new(resolution, seed)?;
     let relu6 = Activation::Relu6;
     let pointwise = Window::square(1, 1, 0);
     let x = net.input();
     let win = same_window(3, 2, net.shape(x));
-    let mut x = net.conv_bn(
-        "conv1",
-        x,
-        make_divisible(STEM_CHANNELS as f64 * cfg.alpha),
-        win,
-        1,
-        relu6,
-    )?;
+    let mut x = net.conv_bn("conv1", x, make_divisible(STEM_CHANNELS as f64 * cfg.alpha), win, 1, relu6)?;
     let mut block = 0;
     for &(expanded, channels, repeats, first_stride) in &SEQUENCES {
         let cout = make_divisible(channels as f64 * cfg.alpha);
@@ -92,29 +74,14 @@ pub fn build(cfg: &MobileNetV2, resolution: usize, seed: u64) -> Result<Graph> {
             let hidden = net.shape(y).c;
             let win = same_window(3, stride, net.shape(y));
             y = net.conv_bn(&format!("{name}_depthwise"), y, hidden, win, hidden, relu6)?;
-            y = net.conv_bn(
-                &format!("{name}_project"),
-                y,
-                cout,
-                pointwise,
-                1,
-                Activation::None,
-            )?;
-            x = if stride == 1 && cin == cout {
-                net.add(&format!("{name}_add"), x, y, Activation::None)?
-            } else {
-                y
-            };
+            y = net.conv_bn(&format!("{name}_project"), y, cout, pointwise, 1, Activation::None)?;
+            x = if stride == 1 && cin == cout { net.add(&format!("{name}_add"), x, y, Activation::None)? } else { y };
             block += 1;
         }
     }
     // The paper keeps 1280 for narrow models ("we apply the width multiplier to all layers except
     // the very last convolutional layer"), and scales it up for wide ones.
-    let last = if cfg.alpha > 1.0 {
-        make_divisible(LAST_CHANNELS as f64 * cfg.alpha)
-    } else {
-        LAST_CHANNELS
-    };
+    let last = if cfg.alpha > 1.0 { make_divisible(LAST_CHANNELS as f64 * cfg.alpha) } else { LAST_CHANNELS };
     let x = net.conv_bn("conv_last", x, last, pointwise, 1, relu6)?;
     let x = net.global_avg_pool("global_pool", x)?;
     net.classifier(x, super::CLASSES, true, cfg.head)

@@ -120,42 +120,17 @@ fn parse_id(id: &str) -> Option<ZooModel> {
     let number = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
     let (arch, resolution) = if let Some(rest) = id.strip_prefix("mobilenet_v1_") {
         let (alpha, resolution) = rest.split_once('_')?;
-        (
-            Arch::MobileNetV1(MobileNetV1 {
-                alpha: number(alpha)?,
-                ..Default::default()
-            }),
-            Some(resolution),
-        )
+        (Arch::MobileNetV1(MobileNetV1 { alpha: number(alpha)?, ..Default::default() }), Some(resolution))
     } else if let Some(rest) = id.strip_prefix("mobilenet_v2_") {
         let (alpha, resolution) = rest.split_once('_')?;
-        (
-            Arch::MobileNetV2(MobileNetV2 {
-                alpha: number(alpha)?,
-                ..Default::default()
-            }),
-            Some(resolution),
-        )
+        (Arch::MobileNetV2(MobileNetV2 { alpha: number(alpha)?, ..Default::default() }), Some(resolution))
     } else if let Some(rest) = id.strip_prefix("shufflenet_v1_g") {
         let (groups, rest) = rest.split_once('_')?;
         let (scale, resolution) = split_resolution(rest);
-        (
-            Arch::ShuffleNetV1(ShuffleNetV1 {
-                groups: groups.parse().ok()?,
-                scale: number(scale)?,
-                ..Default::default()
-            }),
-            resolution,
-        )
+        (Arch::ShuffleNetV1(ShuffleNetV1 { groups: groups.parse().ok()?, scale: number(scale)?, ..Default::default() }), resolution)
     } else if let Some(rest) = id.strip_prefix("shufflenet_v2_") {
         let (scale, resolution) = split_resolution(rest);
-        (
-            Arch::ShuffleNetV2(ShuffleNetV2 {
-                scale: number(scale)?,
-                ..Default::default()
-            }),
-            resolution,
-        )
+        (Arch::ShuffleNetV2(ShuffleNetV2 { scale: number(scale)?, ..Default::default() }), resolution)
     } else {
         return None;
     };
@@ -178,9 +153,7 @@ fn check_multiplier(what: &str, value: f64) -> Result<()> {
     if value.is_finite() && value > 0.0 && value <= MAX_MULTIPLIER {
         Ok(())
     } else {
-        Err(Error::Config(format!(
-            "{what} {value} outside (0, {MAX_MULTIPLIER}]"
-        )))
+        Err(Error::Config(format!("{what} {value} outside (0, {MAX_MULTIPLIER}]")))
     }
 }
 

@@ -24,9 +24,7 @@ fn check_resolution(resolution: usize) -> Result<()> {
     if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&resolution) {
         Ok(())
     } else {
-        Err(Error::Config(format!(
-            "input resolution {resolution} outside {MIN_RESOLUTION}..={MAX_RESOLUTION}"
-        )))
+        Err(Error::Config(format!("input resolution {resolution} outside {MIN_RESOLUTION}..={MAX_RESOLUTION}")))
     }
 }
 
@@ -47,25 +45,15 @@ struct Stats {
 }
 
 impl Stats {
-    const ZERO_MEAN_UNIT: Stats = Stats {
-        power: 1.0,
-        nonnegative: false,
-    };
+    const ZERO_MEAN_UNIT: Stats = Stats { power: 1.0, nonnegative: false };
 
     fn zero_mean(power: f32) -> Stats {
-        Stats {
-            power,
-            nonnegative: false,
-        }
+        Stats { power, nonnegative: false }
     }
 
     /// Power that survives a rectifier: about half of a zero-mean signal, all of a non-negative one.
     fn rectified_power(self) -> f32 {
-        if self.nonnegative {
-            self.power
-        } else {
-            self.power / 2.0
-        }
+        if self.nonnegative { self.power } else { self.power / 2.0 }
     }
 }
 
@@ -74,11 +62,7 @@ impl Net {
     pub fn new(resolution: usize, seed: u64) -> Result<Net> {
         check_resolution(resolution)?;
         let graph = Graph::new(Shape::new(resolution, resolution, 3))?;
-        Ok(Net {
-            graph,
-            rng: fastrand::Rng::with_seed(seed),
-            stats: vec![Stats::ZERO_MEAN_UNIT],
-        })
+        Ok(Net { graph, rng: fastrand::Rng::with_seed(seed), stats: vec![Stats::ZERO_MEAN_UNIT] })
     }
 
     pub fn input(&self) -> ValueId {
@@ -119,15 +103,11 @@ impl Net {
     ) -> Result<ValueId> {
         let cin = self.shape(x).c;
         if groups == 0 || cin % groups != 0 {
-            return Err(Error::Config(format!(
-                "{name}: {groups} groups do not divide {cin} input channels"
-            )));
+            return Err(Error::Config(format!("{name}: {groups} groups do not divide {cin} input channels")));
         }
         let fan_in = win.kh * win.kw * cin / groups;
         let weight = self.he_weights(cout * fan_in, fan_in);
-        let conv = self
-            .graph
-            .conv(name, x, cout, win, groups, weight, None, Activation::None)?;
+        let conv = self.graph.conv(name, x, cout, win, groups, weight, None, Activation::None)?;
         // E[y²] = fan_in · Var(w) · E[x²] = 2 · E[x²] for zero-mean He weights.
         self.stats.push(Stats::zero_mean(2.0 * self.stats[x].power));
         let y = self.batch_norm(&format!("{name}/bn"), conv)?;
@@ -143,14 +123,8 @@ impl Net {
         let beta = self.uniform(c, -0.1, 0.1);
         let spread = 0.1 * power.sqrt();
         let mean = self.uniform(c, -spread, spread);
-        let var: Vec<f32> = self
-            .uniform(c, 0.8, 1.25)
-            .into_iter()
-            .map(|j| j * power)
-            .collect();
-        let y = self
-            .graph
-            .batch_norm(name, x, &gamma, &beta, &mean, &var, BN_EPS)?;
+        let var: Vec<f32> = self.uniform(c, 0.8, 1.25).into_iter().map(|j| j * power).collect();
+        let y = self.graph.batch_norm(name, x, &gamma, &beta, &mean, &var, BN_EPS)?;
         self.stats.push(Stats::ZERO_MEAN_UNIT);
         Ok(y)
     }
@@ -160,10 +134,7 @@ impl Net {
         if act == Activation::None {
             return Ok(x);
         }
-        let stats = Stats {
-            power: self.stats[x].rectified_power(),
-            nonnegative: true,
-        };
+        let stats = Stats { power: self.stats[x].rectified_power(), nonnegative: true };
         self.push(name.into(), Op::Act(act), &[x], stats)
     }
 
@@ -171,30 +142,18 @@ impl Net {
         let (sa, sb) = (self.stats[a], self.stats[b]);
         // Treats the operands as uncorrelated; a rectifier removes half of each zero-mean one.
         let stats = if act == Activation::None {
-            Stats {
-                power: sa.power + sb.power,
-                nonnegative: sa.nonnegative && sb.nonnegative,
-            }
+            Stats { power: sa.power + sb.power, nonnegative: sa.nonnegative && sb.nonnegative }
         } else {
-            Stats {
-                power: sa.rectified_power() + sb.rectified_power(),
-                nonnegative: true,
-            }
+            Stats { power: sa.rectified_power() + sb.rectified_power(), nonnegative: true }
         };
         self.push(name.into(), Op::Add { act }, &[a, b], stats)
     }
 
     pub fn concat(&mut self, name: &str, parts: &[ValueId]) -> Result<ValueId> {
         let channels: usize = parts.iter().map(|&v| self.shape(v).c).sum();
-        let weighted: f32 = parts
-            .iter()
-            .map(|&v| self.stats[v].power * self.shape(v).c as f32)
-            .sum();
+        let weighted: f32 = parts.iter().map(|&v| self.stats[v].power * self.shape(v).c as f32).sum();
         let nonnegative = parts.iter().all(|&v| self.stats[v].nonnegative);
-        let stats = Stats {
-            power: weighted / channels.max(1) as f32,
-            nonnegative,
-        };
+        let stats = Stats { power: weighted / channels.max(1) as f32, nonnegative };
         self.push(name.into(), Op::Concat, parts, stats)
     }
 
@@ -202,13 +161,7 @@ impl Net {
         self.push(name.into(), Op::Slice { start, len }, &[x], self.stats[x])
     }
 
-    pub fn shuffle(
-        &mut self,
-        name: &str,
-        x: ValueId,
-        groups: usize,
-        order: ShuffleOrder,
-    ) -> Result<ValueId> {
+    pub fn shuffle(&mut self, name: &str, x: ValueId, groups: usize, order: ShuffleOrder) -> Result<ValueId> {
         let perm = shuffle_perm(self.shape(x).c, groups, order)?;
         self.push(name.into(), Op::Permute { perm }, &[x], self.stats[x])
     }
@@ -217,22 +170,8 @@ impl Net {
         self.push(name.into(), Op::MaxPool { win }, &[x], self.stats[x])
     }
 
-    pub fn avg_pool(
-        &mut self,
-        name: &str,
-        x: ValueId,
-        win: Window,
-        count_include_pad: bool,
-    ) -> Result<ValueId> {
-        self.push(
-            name.into(),
-            Op::AvgPool {
-                win,
-                count_include_pad,
-            },
-            &[x],
-            self.stats[x],
-        )
+    pub fn avg_pool(&mut self, name: &str, x: ValueId, win: Window, count_include_pad: bool) -> Result<ValueId> {
+        self.push(name.into(), Op::AvgPool { win, count_include_pad }, &[x], self.stats[x])
     }
 
     pub fn global_avg_pool(&mut self, name: &str, x: ValueId) -> Result<ValueId> {
@@ -241,38 +180,14 @@ impl Net {
 
     /// The classifier: a fully connected layer to `classes` logits (LeCun-scaled, it feeds no
     /// rectifier), then the softmax when the head asks for probabilities.
-    pub fn classifier(
-        mut self,
-        x: ValueId,
-        classes: usize,
-        bias: bool,
-        head: Head,
-    ) -> Result<Graph> {
+    pub fn classifier(mut self, x: ValueId, classes: usize, bias: bool, head: Head) -> Result<Graph> {
         let k = self.shape(x).c;
         let half_width = (3.0 / k as f32).sqrt();
         let weight = self.uniform(classes * k, -half_width, half_width);
         let bias = bias.then(|| self.uniform(classes, -0.1, 0.1));
-        let logits = self.push(
-            "logits".into(),
-            Op::Dense {
-                out: classes,
-                weight,
-                bias,
-                act: Activation::None,
-            },
-            &[x],
-            self.stats[x],
-        )?;
+        let logits = self.push("logits".into(), Op::Dense { out: classes, weight, bias, act: Activation::None }, &[x], self.stats[x])?;
         if head == Head::Softmax {
-            self.push(
-                "softmax".into(),
-                Op::Softmax,
-                &[logits],
-                Stats {
-                    power: 1.0,
-                    nonnegative: true,
-                },
-            )?;
+            self.push("softmax".into(), Op::Softmax, &[logits], Stats { power: 1.0, nonnegative: true })?;
         }
         Ok(self.graph)
     }

@@ -22,11 +22,7 @@ pub struct ShuffleNetV1 {
 
 impl Default for ShuffleNetV1 {
     fn default() -> Self {
-        ShuffleNetV1 {
-            groups: 3,
-            scale: 1.0,
-            head: Head::Logits,
-        }
+        ShuffleNetV1 { groups: 3, scale: 1.0, head: Head::Logits }
     }
 }
 
@@ -71,92 +67,41 @@ fn stem_channels(groups: usize, stage2: usize, scale: f64) -> usize {
 }
 
 pub fn build(cfg: &ShuffleNetV1, resolution: usize, seed: u64) -> Result<Graph> {
-    let base = stage2_channels(cfg.groups).ok_or_else(|| {
-        Error::Config(format!(
-            "ShuffleNet V1 groups {} not one of {GROUPS:?}",
-            cfg.groups
-        ))
-    })?;
+    let base = stage2_channels(cfg.groups)
+        .ok_or_else(|| Error::Config(format!("ShuffleNet V1 groups {} not one of {GROUPS:?}", cfg.groups)))?;
     if !matches_scale(cfg.scale, &SCALES) {
-        return Err(Error::Config(format!(
-            "ShuffleNet V1 scale {} not one of {SCALES:?}",
-            cfg.scale
-        )));
+        return Err(Error::Config(format!("ShuffleNet V1 scale {} not one of {SCALES:?}", cfg.scale)));
     }
     let stage2 = scaled_stage2(cfg.groups, base, cfg.scale);
     let mut net = Net::new(resolution, seed)?;
     let x = net.input();
     let stem = stem_channels(cfg.groups, stage2, cfg.scale);
-    let x = net.conv_bn(
-        "conv1",
-        x,
-        stem,
-        Window::square(3, 2, 1),
-        1,
-        Activation::Relu,
-    )?;
+    let x = net.conv_bn("conv1", x, stem, Window::square(3, 2, 1), 1, Activation::Relu)?;
     let mut x = net.max_pool("maxpool", x, Window::square(3, 2, 1))?;
     for (stage, &repeats) in REPEATS.iter().enumerate() {
         let out = stage2 << stage;
         for i in 0..repeats {
             let name = format!("stage{}.{i}", stage + 2);
             let first_1x1_groups = if stage == 0 && i == 0 { 1 } else { cfg.groups };
-            x = unit(
-                &mut net,
-                &name,
-                x,
-                out,
-                cfg.groups,
-                first_1x1_groups,
-                if i == 0 { 2 } else { 1 },
-            )?;
+            x = unit(&mut net, &name, x, out, cfg.groups, first_1x1_groups, if i == 0 { 2 } else { 1 })?;
         }
     }
     let x = net.global_avg_pool("global_pool", x)?;
     net.classifier(x, super::CLASSES, false, cfg.head)
 }
 
-fn unit(
-    net: &mut Net,
-    name: &str,
-    x: ValueId,
-    out: usize,
-    groups: usize,
-    first_1x1_groups: usize,
-    stride: usize,
-) -> Result<ValueId> {
+fn unit(net: &mut Net, name: &str, x: ValueId, out: usize, groups: usize, first_1x1_groups: usize, stride: usize) -> Result<ValueId> {
     let cin = net.shape(x).c;
     let mid = out / 4;
     // Stride 2 concatenates the pooled input, so the branch only makes the rest of the channels.
     let branch_out = if stride == 2 { out - cin } else { out };
     let pointwise = Window::square(1, 1, 0);
-    let y = net.conv_bn(
-        &format!("{name}.pw1"),
-        x,
-        mid,
-        pointwise,
-        first_1x1_groups,
-        Activation::Relu,
-    )?;
-    let mut y = net.conv_bn(
-        &format!("{name}.dw"),
-        y,
-        mid,
-        Window::square(3, stride, 1),
-        mid,
-        Activation::None,
-    )?;
+    let y = net.conv_bn(&format!("{name}.pw1"), x, mid, pointwise, first_1x1_groups, Activation::Relu)?;
+    let mut y = net.conv_bn(&format!("{name}.dw"), y, mid, Window::square(3, stride, 1), mid, Activation::None)?;
     if groups > 1 {
         y = net.shuffle(&format!("{name}.shuffle"), y, groups, ShuffleOrder::Megvii)?;
     }
-    let y = net.conv_bn(
-        &format!("{name}.pw2"),
-        y,
-        branch_out,
-        pointwise,
-        groups,
-        Activation::None,
-    )?;
+    let y = net.conv_bn(&format!("{name}.pw2"), y, branch_out, pointwise, groups, Activation::None)?;
     if stride == 1 {
         net.add(&format!("{name}.add"), x, y, Activation::Relu)
     } else {

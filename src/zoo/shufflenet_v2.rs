@@ -20,10 +20,7 @@ pub struct ShuffleNetV2 {
 
 impl Default for ShuffleNetV2 {
     fn default() -> Self {
-        ShuffleNetV2 {
-            scale: 1.0,
-            head: Head::Logits,
-        }
+        ShuffleNetV2 { scale: 1.0, head: Head::Logits }
     }
 }
 
@@ -41,48 +38,23 @@ fn widths(scale: f64) -> Option<[usize; 4]> {
         [176, 352, 704, 1024],
         [244, 488, 976, 2048],
     ];
-    SCALES
-        .iter()
-        .position(|&s| matches_scale(scale, &[s]))
-        .map(|i| TABLE[i])
+    SCALES.iter().position(|&s| matches_scale(scale, &[s])).map(|i| TABLE[i])
 }
 
 pub fn build(cfg: &ShuffleNetV2, resolution: usize, seed: u64) -> Result<Graph> {
-    let widths = widths(cfg.scale).ok_or_else(|| {
-        Error::Config(format!(
-            "ShuffleNet V2 scale {} not one of {SCALES:?}",
-            cfg.scale
-        ))
-    })?;
+    let widths = widths(cfg.scale)
+        .ok_or_else(|| Error::Config(format!("ShuffleNet V2 scale {} not one of {SCALES:?}", cfg.scale)))?;
     let mut net = Net::new(resolution, seed)?;
     let x = net.input();
-    let x = net.conv_bn(
-        "conv1",
-        x,
-        STEM_CHANNELS,
-        Window::square(3, 2, 1),
-        1,
-        Activation::Relu,
-    )?;
+    let x = net.conv_bn("conv1", x, STEM_CHANNELS, Window::square(3, 2, 1), 1, Activation::Relu)?;
     let mut x = net.max_pool("maxpool", x, Window::square(3, 2, 1))?;
     for (stage, &repeats) in REPEATS.iter().enumerate() {
         for i in 0..repeats {
             let name = format!("stage{}.{i}", stage + 2);
-            x = if i == 0 {
-                down_unit(&mut net, &name, x, widths[stage])?
-            } else {
-                basic_unit(&mut net, &name, x)?
-            };
+            x = if i == 0 { down_unit(&mut net, &name, x, widths[stage])? } else { basic_unit(&mut net, &name, x)? };
         }
     }
-    let x = net.conv_bn(
-        "conv5",
-        x,
-        widths[3],
-        Window::square(1, 1, 0),
-        1,
-        Activation::Relu,
-    )?;
+    let x = net.conv_bn("conv5", x, widths[3], Window::square(1, 1, 0), 1, Activation::Relu)?;
     let x = net.global_avg_pool("global_pool", x)?;
     net.classifier(x, super::CLASSES, true, cfg.head)
 }
@@ -91,22 +63,8 @@ pub fn build(cfg: &ShuffleNetV2, resolution: usize, seed: u64) -> Result<Graph> 
 fn bottleneck(net: &mut Net, name: &str, x: ValueId, c: usize, stride: usize) -> Result<ValueId> {
     let pointwise = Window::square(1, 1, 0);
     let y = net.conv_bn(&format!("{name}.pw"), x, c, pointwise, 1, Activation::Relu)?;
-    let y = net.conv_bn(
-        &format!("{name}.dw"),
-        y,
-        c,
-        Window::square(3, stride, 1),
-        c,
-        Activation::None,
-    )?;
-    net.conv_bn(
-        &format!("{name}.pw_linear"),
-        y,
-        c,
-        pointwise,
-        1,
-        Activation::Relu,
-    )
+    let y = net.conv_bn(&format!("{name}.dw"), y, c, Window::square(3, stride, 1), c, Activation::None)?;
+    net.conv_bn(&format!("{name}.pw_linear"), y, c, pointwise, 1, Activation::Relu)
 }
 
 fn basic_unit(net: &mut Net, name: &str, x: ValueId) -> Result<ValueId> {
@@ -121,22 +79,8 @@ fn basic_unit(net: &mut Net, name: &str, x: ValueId) -> Result<ValueId> {
 fn down_unit(net: &mut Net, name: &str, x: ValueId, out: usize) -> Result<ValueId> {
     let cin = net.shape(x).c;
     let half = out / 2;
-    let left = net.conv_bn(
-        &format!("{name}.proj_dw"),
-        x,
-        cin,
-        Window::square(3, 2, 1),
-        cin,
-        Activation::None,
-    )?;
-    let left = net.conv_bn(
-        &format!("{name}.proj_pw"),
-        left,
-        half,
-        Window::square(1, 1, 0),
-        1,
-        Activation::Relu,
-    )?;
+    let left = net.conv_bn(&format!("{name}.proj_dw"), x, cin, Window::square(3, 2, 1), cin, Activation::None)?;
+    let left = net.conv_bn(&format!("{name}.proj_pw"), left, half, Window::square(1, 1, 0), 1, Activation::Relu)?;
     let right = bottleneck(net, &format!("{name}.branch"), x, half, 2)?;
     let y = net.concat(&format!("{name}.concat"), &[left, right])?;
     net.shuffle(&format!("{name}.shuffle"), y, 2, ShuffleOrder::Standard)

@@ -19,12 +19,8 @@ pub struct Entry {
 }
 
 pub fn entries() -> Vec<Entry> {
-    let cat: Value = serde_json::from_str(CATALOGUE)
-        .expect("catalogue/models.json is valid JSON (checked at build time by tests)");
-    cat["models"]
-        .as_array()
-        .map(|m| m.iter().map(entry).collect())
-        .unwrap_or_default()
+    let cat: Value = serde_json::from_str(CATALOGUE).expect("catalogue/models.json is valid JSON (checked at build time by tests)");
+    cat["models"].as_array().map(|m| m.iter().map(entry).collect()).unwrap_or_default()
 }
 
 fn entry(m: &Value) -> Entry {
@@ -55,9 +51,7 @@ fn entry(m: &Value) -> Entry {
 }
 
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("MOBILECNN_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "models".into())
+    std::env::var_os("MOBILECNN_MODELS").map(PathBuf::from).unwrap_or_else(|| "models".into())
 }
 
 /// A loaded model, with its catalogue entry when it has one.
@@ -72,23 +66,13 @@ pub struct Loaded {
 pub fn load(spec: &str) -> Result<Loaded, Box<dyn std::error::Error>> {
     let path = Path::new(spec);
     let (path, entry) = if path.is_file() {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        (
-            path.to_path_buf(),
-            entries().into_iter().find(|e| e.file == name),
-        )
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        (path.to_path_buf(), entries().into_iter().find(|e| e.file == name))
     } else if let Some(e) = entries().into_iter().find(|e| e.id == spec) {
         (models_dir().join(&e.file), Some(e))
     } else {
         let ids: Vec<String> = entries().into_iter().map(|e| e.id).collect();
-        return Err(format!(
-            "{spec}: neither a file nor a catalogue id ({})",
-            ids.join(", ")
-        )
-        .into());
+        return Err(format!("{spec}: neither a file nor a catalogue id ({})", ids.join(", ")).into());
     };
     let bytes = std::fs::read(&path).map_err(|e| {
         format!("{}: {e} (run `bash tools/setup-python.sh && bash tools/fetch-models.sh`, or set MOBILECNN_MODELS)", path.display())
@@ -96,14 +80,10 @@ pub fn load(spec: &str) -> Result<Loaded, Box<dyn std::error::Error>> {
     let mut model = Model::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     if model.meta().preprocessing.is_none() {
         if let Some(p) = entry.as_ref().and_then(|e| e.preprocessing.clone()) {
-            model = Model::from_bytes_with(&bytes, Some(p))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            model = Model::from_bytes_with(&bytes, Some(p)).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
-    let name = entry
-        .as_ref()
-        .map(|e| e.id.clone())
-        .unwrap_or_else(|| spec.to_string());
+    let name = entry.as_ref().map(|e| e.id.clone()).unwrap_or_else(|| spec.to_string());
     Ok(Loaded { name, model, entry })
 }
 

@@ -29,15 +29,8 @@ fn labelled_photos(folder: &Path) -> Result<Vec<(PathBuf, usize)>, Box<dyn std::
     let mut photos = Vec::new();
     for item in std::fs::read_dir(folder).map_err(|e| format!("{}: {e}", folder.display()))? {
         let path = item?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
         if !matches!(ext.as_str(), "jpeg" | "jpg" | "png") {
             continue;
         }
@@ -70,10 +63,7 @@ pub fn run(args: &Args) -> CliResult {
         let best = top_k(loaded.model.probabilities(), 5);
         top1 += usize::from(best.first().map(|b| b.0) == Some(*class));
         top5 += usize::from(best.iter().any(|b| b.0 == *class));
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         per_image.push(json!({ "file": file, "label": class, "top5": best }));
     }
     let seconds = start.elapsed().as_secs_f64();

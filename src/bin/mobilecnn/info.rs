@@ -38,51 +38,19 @@ fn subject(spec: &str) -> Result<Subject, Box<dyn std::error::Error>> {
         let loaded = load(spec)?;
         let layers = loaded.model.layer_costs();
         let size = loaded.model.meta().input_size;
-        let output = layers
-            .last()
-            .map(|l| l.out_shape)
-            .ok_or("the model has no layers")?;
-        let source = if loaded.entry.is_some() {
-            "catalogue"
-        } else {
-            "file"
-        };
-        return Ok(Subject {
-            name: loaded.name,
-            source,
-            input: Shape::new(size, size, 3),
-            output,
-            layers,
-        });
+        let output = layers.last().map(|l| l.out_shape).ok_or("the model has no layers")?;
+        let source = if loaded.entry.is_some() { "catalogue" } else { "file" };
+        return Ok(Subject { name: loaded.name, source, input: Shape::new(size, size, 3), output, layers });
     }
-    let graph = zoo::build(spec, 0)
-        .map_err(|e| format!("{spec}: neither a file nor a catalogue id, and {e}"))?;
+    let graph = zoo::build(spec, 0).map_err(|e| format!("{spec}: neither a file nor a catalogue id, and {e}"))?;
     let (input, output) = (graph.shape(graph.input), graph.shape(graph.output));
-    Ok(Subject {
-        name: spec.to_string(),
-        source: "zoo",
-        input,
-        output,
-        layers: layer_costs(&graph),
-    })
+    Ok(Subject { name: spec.to_string(), source: "zoo", input, output, layers: layer_costs(&graph) })
 }
 
 pub fn run(args: &Args) -> CliResult {
-    let Subject {
-        name,
-        source,
-        input,
-        output,
-        layers,
-    } = subject(&args.id)?;
+    let Subject { name, source, input, output, layers } = subject(&args.id)?;
     let total = totals(&layers);
-    let share = |macs: u64| {
-        if total.macs == 0 {
-            0.0
-        } else {
-            100.0 * macs as f64 / total.macs as f64
-        }
-    };
+    let share = |macs: u64| if total.macs == 0 { 0.0 } else { 100.0 * macs as f64 / total.macs as f64 };
     if args.json {
         let layers: Vec<_> = layers
             .iter()
@@ -123,15 +91,9 @@ pub fn run(args: &Args) -> CliResult {
         total.mac.to_string(),
         "100.00%".into(),
     ]);
-    let mut text = render(
-        &["name", "kind", "output", "MACs", "params", "MAC", "MACs %"],
-        &rows,
-    );
+    let mut text = render(&["name", "kind", "output", "MACs", "params", "MAC", "MACs %"], &rows);
     let batchnorm = if source == "zoo" || total.batchnorm_params > 0 {
-        format!(
-            " (+ {} M BatchNorm scale/shift, folded at inference)",
-            millions(total.batchnorm_params)
-        )
+        format!(" (+ {} M BatchNorm scale/shift, folded at inference)", millions(total.batchnorm_params))
     } else {
         String::new()
     };

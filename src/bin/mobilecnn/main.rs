@@ -17,11 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "mobilecnn",
-    version,
-    about = "Mobile CNN image classifiers (MobileNet V1/V2, ShuffleNet V1/V2)"
-)]
+#[command(name = "mobilecnn", version, about = "Mobile CNN image classifiers (MobileNet V1/V2, ShuffleNet V1/V2)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,12 +56,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `mobilecnn info .. | head` closing the pipe early is not a failure.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -34,20 +34,9 @@ pub fn run(args: &Args) -> CliResult {
     } else {
         let rows: Vec<Vec<String>> = models
             .iter()
-            .map(|(id, resolution, t)| {
-                vec![
-                    id.to_string(),
-                    resolution.to_string(),
-                    millions(t.macs),
-                    millions(t.params),
-                    millions(t.mac),
-                ]
-            })
+            .map(|(id, resolution, t)| vec![id.to_string(), resolution.to_string(), millions(t.macs), millions(t.params), millions(t.mac)])
             .collect();
-        emit(&render(
-            &["id", "resolution", "MACs (M)", "params (M)", "MAC (M)"],
-            &rows,
-        ))?;
+        emit(&render(&["id", "resolution", "MACs (M)", "params (M)", "MAC (M)"], &rows))?;
     }
     Ok(())
 }

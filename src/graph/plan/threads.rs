@@ -40,13 +40,8 @@ pub(super) fn sync_points(steps: &[Step], bases: &[usize]) -> Vec<bool> {
             if matches!(step.kernel, Kernel::Softmax) {
                 inputs.push(step.out); // in place
             }
-            let hazard = inputs
-                .iter()
-                .any(|i| written.iter().any(|w| overlap(i, w, bases)))
-                || read
-                    .iter()
-                    .chain(&written)
-                    .any(|x| overlap(&step.out, x, bases));
+            let hazard = inputs.iter().any(|i| written.iter().any(|w| overlap(i, w, bases)))
+                || read.iter().chain(&written).any(|x| overlap(&step.out, x, bases));
             if hazard {
                 read.clear();
                 written.clear();
@@ -80,11 +75,7 @@ fn share(step: &Step, t: usize, n: usize) -> Range<usize> {
     if units == 1 || step.work() < MIN_SPLIT_WORK {
         return if t == 0 { 0..units } else { 0..0 };
     }
-    let align = if matches!(step.kernel, Kernel::Gemm { .. }) {
-        4
-    } else {
-        1
-    };
+    let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
     let tiles = units.div_ceil(align);
     let bound = |p: usize| (p * tiles / n * align).min(units);
     bound(t)..bound(t + 1)
@@ -185,10 +176,7 @@ impl SpinBarrier {
             // waiter sees the new generation, or this sees the waiter counted and unparks it.
             self.generation.fetch_add(1, Ordering::SeqCst);
             if self.sleepers.load(Ordering::SeqCst) > 0 {
-                self.handles
-                    .iter()
-                    .filter_map(OnceLock::get)
-                    .for_each(Thread::unpark);
+                self.handles.iter().filter_map(OnceLock::get).for_each(Thread::unpark);
             }
             return;
         }
