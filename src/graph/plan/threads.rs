@@ -68,14 +68,19 @@ fn overlap(a: &Loc, b: &Loc, bases: &[usize]) -> bool {
     wraps || (ca < cb + b.c && cb < ca + a.c)
 }
 
-/// The units of `step` that thread `t` of `n` computes. GEMM shares are whole 4-row micro-tiles
-/// (4-panel groups for a dense layer); a small or indivisible step is all thread 0's.
+/// The units of `step` that thread `t` of `n` computes. GEMM shares are whole 2-row blocks (the
+/// 4-row micro-kernel's tail runs 2 rows at near full speed; 4-row shares split a 7×7 layer's 49
+/// rows 28/21) or 4-panel groups for a dense layer; a small or indivisible step is all thread 0's.
 fn share(step: &Step, t: usize, n: usize) -> Range<usize> {
     let units = step.units();
     if units == 1 || step.work() < MIN_SPLIT_WORK {
         return if t == 0 { 0..units } else { 0..0 };
     }
-    let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
+    let align = match step.kernel {
+        Kernel::Gemm { rows: 1, .. } => 4,
+        Kernel::Gemm { .. } => 2,
+        _ => 1,
+    };
     let tiles = units.div_ceil(align);
     let bound = |p: usize| (p * tiles / n * align).min(units);
     bound(t)..bound(t + 1)
