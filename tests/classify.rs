@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mobilecnn::classify::{
-    class_of_wnid, classify, labels, predictions, softmax, top_k, Classifier,
-};
+use mobilecnn::classify::{class_of_wnid, classify, labels, predictions, softmax, top_k, Classifier};
 use mobilecnn::preprocess::PixelFormat;
 use mobilecnn::{Error, Model};
 
@@ -13,30 +11,16 @@ use mobilecnn::{Error, Model};
 fn labels_are_the_1000_imagenet_classes_in_order() {
     let l = labels();
     assert_eq!(l.len(), 1000);
-    assert_eq!(
-        (l[0].wnid, l[0].name, l[0].names),
-        ("n01440764", "tench", "tench, Tinca tinca")
-    );
+    assert_eq!((l[0].wnid, l[0].name, l[0].names), ("n01440764", "tench", "tench, Tinca tinca"));
     assert_eq!(l[88].name, "macaw");
     assert_eq!(l[934].name, "hotdog");
     assert_eq!(l[999].name, "toilet tissue");
     for w in l.windows(2) {
-        assert!(
-            w[0].wnid < w[1].wnid,
-            "sorted and unique: {} {}",
-            w[0].wnid,
-            w[1].wnid
-        );
+        assert!(w[0].wnid < w[1].wnid, "sorted and unique: {} {}", w[0].wnid, w[1].wnid);
     }
     for label in l {
-        assert!(
-            label.wnid.len() == 9 && label.wnid.starts_with('n'),
-            "{label:?}"
-        );
-        assert!(
-            !label.name.is_empty() && !label.name.contains(','),
-            "{label:?}"
-        );
+        assert!(label.wnid.len() == 9 && label.wnid.starts_with('n'), "{label:?}");
+        assert!(!label.name.is_empty() && !label.name.contains(','), "{label:?}");
     }
     assert_eq!(class_of_wnid("n01440764"), Some(0));
     assert_eq!(class_of_wnid("n15075141"), Some(999));
@@ -54,10 +38,7 @@ fn labels_equal_the_reference_list() {
         panic!("../shared/reference/imagenet_classes.txt is missing");
     };
     let text = std::fs::read_to_string(reference).unwrap();
-    let ours: Vec<String> = labels()
-        .iter()
-        .map(|l| format!("{}\t{}", l.wnid, l.names))
-        .collect();
+    let ours: Vec<String> = labels().iter().map(|l| format!("{}\t{}", l.wnid, l.names)).collect();
     let theirs: Vec<&str> = text.lines().collect();
     assert_eq!(ours, theirs);
 }
@@ -109,14 +90,7 @@ fn predictions_carry_labels() {
     p[88] = 0.9;
     p[934] = 0.05;
     let top = predictions(&p, 2);
-    assert_eq!(
-        (
-            top[0].class_index,
-            top[0].wnid.as_str(),
-            top[0].label.as_str()
-        ),
-        (88, "n01818515", "macaw")
-    );
+    assert_eq!((top[0].class_index, top[0].wnid.as_str(), top[0].label.as_str()), (88, "n01818515", "macaw"));
     assert_eq!(top[1].label, "hotdog");
     assert_eq!(top[0].probability, 0.9);
     // A zoo model may have more classes than there are labels.
@@ -129,10 +103,7 @@ fn predictions_carry_labels() {
 fn a_model_without_preprocessing_is_a_config_error() {
     let mut model = Model::from_zoo("mobilenet_v1_0.25_128", 0).unwrap();
     let px = vec![0u8; 8 * 8 * 4];
-    assert!(matches!(
-        classify(&mut model, &px, 8, 8, PixelFormat::Rgba, 5),
-        Err(Error::Config(_))
-    ));
+    assert!(matches!(classify(&mut model, &px, 8, 8, PixelFormat::Rgba, 5), Err(Error::Config(_))));
 }
 
 fn models_dir() -> PathBuf {
@@ -142,25 +113,18 @@ fn models_dir() -> PathBuf {
 
 fn load(file: &str) -> Model {
     let path = models_dir().join(file);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run bash tools/setup-python.sh && bash tools/fetch-models.sh)",
-            path.display()
-        )
-    });
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run bash tools/setup-python.sh && bash tools/fetch-models.sh)", path.display()));
     Model::from_bytes(&bytes).unwrap()
 }
 
 fn photo(name: &str) -> (Vec<u8>, usize, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = [
-        root.join("../shared/images/photos"),
-        root.join("../../shared/images/photos"),
-    ]
-    .into_iter()
-    .map(|p| p.join(name))
-    .find(|p| p.is_file())
-    .unwrap_or_else(|| panic!("../shared/images/photos/{name} is missing"));
+    let path = [root.join("../shared/images/photos"), root.join("../../shared/images/photos")]
+        .into_iter()
+        .map(|p| p.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("../shared/images/photos/{name} is missing"));
     let img = image::open(path).unwrap().to_rgba8();
     let (w, h) = img.dimensions();
     (img.into_raw(), w as usize, h as usize)
@@ -169,14 +133,8 @@ fn photo(name: &str) -> (Vec<u8>, usize, usize) {
 #[test]
 fn the_tflite_background_class_is_dropped() {
     let model = load("mobilenet_v2_1.0_224_quant.tflite");
-    assert_eq!(
-        (model.meta().num_classes, model.meta().label_offset),
-        (1000, 1)
-    );
-    assert!(
-        model.meta().preprocessing.is_some(),
-        "the TFLite importer supplies the quantized input's preprocessing"
-    );
+    assert_eq!((model.meta().num_classes, model.meta().label_offset), (1000, 1));
+    assert!(model.meta().preprocessing.is_some(), "the TFLite importer supplies the quantized input's preprocessing");
 }
 
 #[test]
@@ -184,43 +142,23 @@ fn real_models_name_real_photos() {
     // (model file, photo, expected top-1 label) — the reference's top-1 for these photos.
     let cases = [
         ("mobilenet_v2_1.0_224_quant.tflite", "parrot.jpg", "macaw"),
-        (
-            "mobilenet_v2_1.0_224_quant.tflite",
-            "skimage_coffee.png",
-            "espresso",
-        ),
-        (
-            "shufflenet_v2_x0_25.onnx",
-            "skimage_chelsea.png",
-            "tiger cat",
-        ),
+        ("mobilenet_v2_1.0_224_quant.tflite", "skimage_coffee.png", "espresso"),
+        ("shufflenet_v2_x0_25.onnx", "skimage_chelsea.png", "tiger cat"),
         ("shufflenet_v1_g3_0.5x.onnx", "parrot.jpg", "macaw"),
-        (
-            "mobilenet_v1_0.25_128_quant.tflite",
-            "cat.png",
-            "Egyptian cat",
-        ),
+        ("mobilenet_v1_0.25_128_quant.tflite", "cat.png", "Egyptian cat"),
     ];
     let mut classifier = Classifier::new();
     for (file, name, want) in cases {
         let mut model = load(file);
         let (px, w, h) = photo(name);
-        let top = classifier
-            .classify(&mut model, &px, w, h, PixelFormat::Rgba, 5)
-            .unwrap();
+        let top = classifier.classify(&mut model, &px, w, h, PixelFormat::Rgba, 5).unwrap();
         assert_eq!(top.len(), 5);
         assert_eq!(top[0].label, want, "{file} {name}: {top:?}");
         assert!(top.windows(2).all(|p| p[0].probability >= p[1].probability));
         let total: f32 = model.probabilities().iter().sum();
-        assert!(
-            (0.98..1.0001).contains(&total),
-            "{file}: probabilities sum to {total}"
-        );
+        assert!((0.98..1.0001).contains(&total), "{file}: probabilities sum to {total}");
         // The one-shot function gives the same answer.
-        assert_eq!(
-            classify(&mut model, &px, w, h, PixelFormat::Rgba, 5).unwrap(),
-            top
-        );
+        assert_eq!(classify(&mut model, &px, w, h, PixelFormat::Rgba, 5).unwrap(), top);
     }
 }
 
@@ -230,54 +168,25 @@ fn real_models_name_real_photos() {
 #[test]
 fn the_whole_pipeline_matches_the_reference_probabilities() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .unwrap();
+    let shared = [root.join("../shared"), root.join("../../shared")].into_iter().find(|p| p.is_dir()).unwrap();
     let catalogue: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("catalogue/models.json")).unwrap())
-            .unwrap();
-    let photos = [
-        "skimage_astronaut",
-        "skimage_chelsea",
-        "skimage_coffee",
-        "skimage_rocket",
-        "cat",
-        "grace_hopper",
-    ];
+        serde_json::from_str(&std::fs::read_to_string(root.join("catalogue/models.json")).unwrap()).unwrap();
+    let photos = ["skimage_astronaut", "skimage_chelsea", "skimage_coffee", "skimage_rocket", "cat", "grace_hopper"];
     let mut classifier = Classifier::new();
     for entry in catalogue["models"].as_array().unwrap() {
-        let (id, file) = (
-            entry["id"].as_str().unwrap(),
-            entry["file"].as_str().unwrap(),
-        );
+        let (id, file) = (entry["id"].as_str().unwrap(), entry["file"].as_str().unwrap());
         let quantized = file.ends_with(".tflite");
         let mut model = load(file);
         let mut worst = 0.0f32;
         let mut same_top1 = 0;
         for name in photos {
             let (px, w, h) = photo(&format!("{name}.png"));
-            let top = classifier
-                .classify(&mut model, &px, w, h, PixelFormat::Rgba, 1)
-                .unwrap();
-            let bytes = std::fs::read(
-                shared
-                    .join("reference")
-                    .join(id)
-                    .join(format!("{name}.probs.bin")),
-            )
-            .unwrap();
-            let reference: Vec<f32> = bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect();
+            let top = classifier.classify(&mut model, &px, w, h, PixelFormat::Rgba, 1).unwrap();
+            let bytes = std::fs::read(shared.join("reference").join(id).join(format!("{name}.probs.bin"))).unwrap();
+            let reference: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
             let ours = model.probabilities();
             assert_eq!(ours.len(), reference.len());
-            worst = ours
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| (a - b).abs())
-                .fold(worst, f32::max);
+            worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(worst, f32::max);
             same_top1 += usize::from(top[0].class_index == top_k(&reference, 1)[0].0);
         }
         println!("{id:30} max |p - p_ref| {worst:.2e}, same top-1 on {same_top1}/6");

@@ -22,8 +22,7 @@ fn shared(rel: &str) -> String {
 }
 
 fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(std::env::var("MOBILECNN_MODELS").unwrap_or_else(|_| "models".into()))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(std::env::var("MOBILECNN_MODELS").unwrap_or_else(|_| "models".into()))
 }
 
 #[test]
@@ -35,29 +34,13 @@ fn classify_names_the_parrot() {
     assert_eq!(text.lines().count(), 6, "the image and 5 classes:\n{text}");
 
     let chelsea = shared("images/photos/skimage_chelsea.png");
-    let json: Value = serde_json::from_str(&stdout(&[
-        "classify",
-        "mobilenet_v2_1.0_224_quant",
-        &parrot,
-        &chelsea,
-        "--top",
-        "3",
-        "--json",
-    ]))
-    .unwrap();
+    let json: Value = serde_json::from_str(&stdout(&["classify", "mobilenet_v2_1.0_224_quant", &parrot, &chelsea, "--top", "3", "--json"])).unwrap();
     assert_eq!(json["model"], "mobilenet_v2_1.0_224_quant");
     let results = json["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     let top = results[0]["predictions"].as_array().unwrap();
     assert_eq!(top.len(), 3);
-    assert_eq!(
-        (
-            top[0]["label"].as_str(),
-            top[0]["class_index"].as_u64(),
-            top[0]["wnid"].as_str()
-        ),
-        (Some("macaw"), Some(88), Some("n01818515"))
-    );
+    assert_eq!((top[0]["label"].as_str(), top[0]["class_index"].as_u64(), top[0]["wnid"].as_str()), (Some("macaw"), Some(88), Some("n01818515")));
     assert!(top[0]["probability"].as_f64().unwrap() > 0.9);
     assert_eq!(results[1]["predictions"][0]["label"], "tiger cat");
 }
@@ -66,15 +49,7 @@ fn classify_names_the_parrot() {
 fn classify_takes_a_model_file_path() {
     let file = models_dir().join("shufflenet_v1_g3_0.5x.onnx");
     let coffee = shared("images/photos/skimage_coffee.png");
-    let json: Value = serde_json::from_str(&stdout(&[
-        "classify",
-        file.to_str().unwrap(),
-        &coffee,
-        "--json",
-        "--top",
-        "1",
-    ]))
-    .unwrap();
+    let json: Value = serde_json::from_str(&stdout(&["classify", file.to_str().unwrap(), &coffee, "--json", "--top", "1"])).unwrap();
     assert_eq!(json["results"][0]["predictions"][0]["label"], "espresso");
 }
 
@@ -83,54 +58,28 @@ fn bad_arguments_are_clear_errors() {
     let parrot = shared("images/photos/parrot.jpg");
     let not_an_image = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     for (args, says) in [
-        (
-            vec!["classify", "no_such_model", parrot.as_str()],
-            "neither a file nor a catalogue id",
-        ),
-        (
-            vec![
-                "classify",
-                "mobilenet_v2_1.0_224_quant",
-                "/no/such/photo.png",
-            ],
-            "/no/such/photo.png",
-        ),
-        (
-            vec!["classify", "mobilenet_v2_1.0_224_quant", not_an_image],
-            "Cargo.toml",
-        ),
+        (vec!["classify", "no_such_model", parrot.as_str()], "neither a file nor a catalogue id"),
+        (vec!["classify", "mobilenet_v2_1.0_224_quant", "/no/such/photo.png"], "/no/such/photo.png"),
+        (vec!["classify", "mobilenet_v2_1.0_224_quant", not_an_image], "Cargo.toml"),
         (vec!["classify", not_an_image, parrot.as_str()], "malformed"),
-        (
-            vec!["eval", "mobilenet_v2_1.0_224_quant", "/no/such/folder"],
-            "/no/such/folder",
-        ),
+        (vec!["eval", "mobilenet_v2_1.0_224_quant", "/no/such/folder"], "/no/such/folder"),
     ] {
         let out = mobilecnn(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} succeeded");
-        assert!(
-            err.starts_with("error: ") && err.contains(says),
-            "{args:?}: {err}"
-        );
+        assert!(err.starts_with("error: ") && err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
 
 /// The reference's top-1 class for each dev photo.
 fn reference_top1(model: &str) -> (Vec<(String, u64, u64)>, f64) {
-    let text =
-        std::fs::read_to_string(shared(&format!("reference/{model}/dev_top5.json"))).unwrap();
+    let text = std::fs::read_to_string(shared(&format!("reference/{model}/dev_top5.json"))).unwrap();
     let dev: Value = serde_json::from_str(&text).unwrap();
     let images = dev["images"].as_array().unwrap();
     let rows = images
         .iter()
-        .map(|i| {
-            (
-                i["file"].as_str().unwrap().to_string(),
-                i["label"].as_u64().unwrap(),
-                i["top5"][0][0].as_u64().unwrap(),
-            )
-        })
+        .map(|i| (i["file"].as_str().unwrap().to_string(), i["label"].as_u64().unwrap(), i["top5"][0][0].as_u64().unwrap()))
         .collect();
     (rows, dev["top1"].as_f64().unwrap())
 }
@@ -153,21 +102,12 @@ fn eval_against_reference(model: &str, limit: Option<usize>) -> (f64, f64, usize
     let mut reference_correct = 0;
     let mut same = 0;
     for (mine, (file, label, theirs)) in ours.iter().zip(&reference) {
-        assert_eq!(
-            mine["file"].as_str(),
-            Some(file.as_str()),
-            "same photos in the same order"
-        );
+        assert_eq!(mine["file"].as_str(), Some(file.as_str()), "same photos in the same order");
         assert_eq!(mine["label"].as_u64(), Some(*label));
         reference_correct += usize::from(theirs == label);
         same += usize::from(mine["top5"][0][0].as_u64() == Some(*theirs));
     }
-    (
-        report["top1"].as_f64().unwrap(),
-        reference_correct as f64 / n as f64,
-        same,
-        n,
-    )
+    (report["top1"].as_f64().unwrap(), reference_correct as f64 / n as f64, same, n)
 }
 
 #[test]
@@ -196,14 +136,8 @@ fn dev_set_top1_within_two_points_per_architecture() {
         let t = Instant::now();
         let (ours, reference, same, n) = eval_against_reference(model, limit);
         println!("{model}: top-1 {ours:.3} vs reference {reference:.3} on {n} photos, same top-1 on {same} ({:.1} s)", t.elapsed().as_secs_f64());
-        assert!(
-            (ours - reference).abs() <= 0.02 + 1e-9,
-            "{model}: {ours} vs {reference}"
-        );
-        assert!(
-            same >= min_same,
-            "{model}: same top-1 as the reference on only {same}/{n}"
-        );
+        assert!((ours - reference).abs() <= 0.02 + 1e-9, "{model}: {ours} vs {reference}");
+        assert!(same >= min_same, "{model}: same top-1 as the reference on only {same}/{n}");
     }
 }
 
@@ -213,11 +147,7 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -259,20 +189,10 @@ fn hostile_image_files_are_errors_not_crashes() {
         let out = mobilecnn(&["classify", "shufflenet_v2_x0_25", path.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
         // A decoder may fill a truncated JPEG with grey and succeed; anything else must be a clean error.
-        assert!(
-            out.status.success() || err.starts_with("error: "),
-            "{name}: {err}"
-        );
+        assert!(out.status.success() || err.starts_with("error: "), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
         assert!(t.elapsed().as_secs() < 20, "{name} took {:?}", t.elapsed());
-        println!(
-            "{name}: {}",
-            if out.status.success() {
-                "decoded".into()
-            } else {
-                err.trim().to_string()
-            }
-        );
+        println!("{name}: {}", if out.status.success() { "decoded".into() } else { err.trim().to_string() });
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,10 +13,7 @@ use mobilecnn::graph::rewrite::optimize;
 fn outputs(id: &str, threads: usize, input: &[f32]) -> Vec<f32> {
     let g = with_result(mobilecnn::zoo::build(id, 5), id);
     let mut plan = with_result(Plan::new(&with_result(optimize(&g), id)), id);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     pool.install(|| {
         // Twice: the second run must not see anything the first left behind.
         with_result(plan.run(input), id);
@@ -25,15 +22,8 @@ fn outputs(id: &str, threads: usize, input: &[f32]) -> Vec<f32> {
         let ticks = std::sync::atomic::AtomicU32::new(0);
         let clock = || f64::from(ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let times = with_result(plan.run_profiled(input, &clock), id);
-        assert_eq!(
-            plan.output(),
-            &out[..],
-            "{id}: profiled run differs on {threads} threads"
-        );
-        assert!(
-            times.iter().all(|t| t.ms >= 0.0) && times.iter().any(|t| t.ms > 0.0),
-            "{id}: times {times:?}"
-        );
+        assert_eq!(plan.output(), &out[..], "{id}: profiled run differs on {threads} threads");
+        assert!(times.iter().all(|t| t.ms >= 0.0) && times.iter().any(|t| t.ms > 0.0), "{id}: times {times:?}");
         out
     })
 }
@@ -41,20 +31,11 @@ fn outputs(id: &str, threads: usize, input: &[f32]) -> Vec<f32> {
 fn check(id: &str) {
     let g = with_result(mobilecnn::zoo::build(id, 5), id);
     let mut rng = fastrand::Rng::with_seed(3);
-    let input: Vec<f32> = (0..g.shape(g.input).len())
-        .map(|_| rng.f32() * 2.0 - 1.0)
-        .collect();
+    let input: Vec<f32> = (0..g.shape(g.input).len()).map(|_| rng.f32() * 2.0 - 1.0).collect();
     let single = outputs(id, 1, &input);
-    assert!(
-        single.iter().all(|v| v.is_finite()) && single.iter().any(|&v| v != 0.0),
-        "{id}: degenerate output"
-    );
+    assert!(single.iter().all(|v| v.is_finite()) && single.iter().any(|&v| v != 0.0), "{id}: degenerate output");
     for threads in [2, 3] {
-        assert_eq!(
-            outputs(id, threads, &input),
-            single,
-            "{id}: {threads} threads differ from one"
-        );
+        assert_eq!(outputs(id, threads, &input), single, "{id}: {threads} threads differ from one");
     }
 }
 

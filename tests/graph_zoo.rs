@@ -12,20 +12,12 @@ use mobilecnn::kernels::Activation;
 use mobilecnn::zoo::{Head, ZooModel};
 
 fn check(id: &str, head: Head) {
-    let g = with_result(
-        ZooModel::parse(id).and_then(|m| m.with_head(head).build(7)),
-        id,
-    );
+    let g = with_result(ZooModel::parse(id).and_then(|m| m.with_head(head).build(7)), id);
     let mut rng = fastrand::Rng::with_seed(11);
-    let input: Vec<f32> = (0..g.shape(g.input).len())
-        .map(|_| rng.f32() * 2.0 - 1.0)
-        .collect();
+    let input: Vec<f32> = (0..g.shape(g.input).len()).map(|_| rng.f32() * 2.0 - 1.0).collect();
     let want = with_result(run_reference(&g, &input), id);
     let opt = with_result(optimize(&g), id);
-    assert!(
-        !opt.nodes.iter().any(|n| matches!(n.op, Op::Affine { .. })),
-        "{id}: a BatchNorm was not folded"
-    );
+    assert!(!opt.nodes.iter().any(|n| matches!(n.op, Op::Affine { .. })), "{id}: a BatchNorm was not folded");
     let mut plan = with_result(Plan::new(&opt), id);
     let got = with_result(plan.run(&input), id);
     assert_close(got, &want, 1e-4, id);
@@ -34,9 +26,7 @@ fn check(id: &str, head: Head) {
     for (n, calls) in opt.nodes.iter().zip(plan.kernel_calls()) {
         if let Op::Conv(c) = &n.op {
             if c.input_perm.is_some() {
-                let depthwise = c.groups > 1
-                    && c.groups == c.cout
-                    && c.weight.len() == c.cout * c.win.kh * c.win.kw;
+                let depthwise = c.groups > 1 && c.groups == c.cout && c.weight.len() == c.cout * c.win.kh * c.win.kw;
                 let expected = if depthwise { 2 } else { c.groups };
                 assert_eq!(calls, expected, "{id}: {} kernel calls", n.name);
             }
@@ -52,12 +42,7 @@ fn check(id: &str, head: Head) {
                         && matches!(&p.op, Op::Conv(c) if c.act == Activation::None && c.win.kh == 1 && c.win.kw == 1)
                 })
             });
-            assert_eq!(
-                calls,
-                usize::from(!fusable),
-                "{id}: {} kernel calls",
-                n.name
-            );
+            assert_eq!(calls, usize::from(!fusable), "{id}: {} kernel calls", n.name);
         }
     }
     println!(
@@ -87,10 +72,7 @@ fn shufflenet_v1() {
     for id in ["shufflenet_v1_g3_0.5_64", "shufflenet_v1_g8_0.25_64"] {
         check(id, Head::Logits);
         let opt = optimize(&mobilecnn::zoo::build(id, 1).unwrap()).unwrap();
-        assert!(
-            !opt.nodes.iter().any(|n| matches!(n.op, Op::Permute { .. })),
-            "{id}: a shuffle was not folded"
-        );
+        assert!(!opt.nodes.iter().any(|n| matches!(n.op, Op::Permute { .. })), "{id}: a shuffle was not folded");
     }
     check("shufflenet_v1_g2_0.5_64", Head::Softmax);
 }

@@ -49,13 +49,9 @@ const TFLITE_INT8: &str = "tf2_mobilenet_v2_1.0_224_ptq.tflite";
 const ONNX: &str = "shufflenet_v2_x0_25.onnx";
 
 fn model_bytes(file: &str) -> Vec<u8> {
-    let dir = std::env::var_os("MOBILECNN_MODELS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
-        PathBuf::from,
-    );
+    let dir = std::env::var_os("MOBILECNN_MODELS").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"), PathBuf::from);
     let path = dir.join(file);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/fetch-models.sh)", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run tools/fetch-models.sh)", path.display()))
 }
 
 /// Loads `bytes` on a worker thread; fails the test if it takes longer than `limit`.
@@ -78,10 +74,7 @@ fn load(bytes: Vec<u8>) -> Result<(), Error> {
 
 fn assert_allocations_bounded() {
     let largest = LARGEST.load(Ordering::Relaxed);
-    assert!(
-        largest <= ALLOCATION_LIMIT,
-        "an allocation of {largest} bytes"
-    );
+    assert!(largest <= ALLOCATION_LIMIT, "an allocation of {largest} bytes");
 }
 
 /// Offsets to cut at: every one in the first `dense` bytes, then `sampled` spread over the file.
@@ -96,12 +89,7 @@ fn cut_points(len: usize, dense: usize, sampled: usize, seed: u64) -> Vec<usize>
 #[test]
 fn empty_and_wrong_magic() {
     assert!(matches!(Model::from_bytes(&[]), Err(Error::Malformed(_))));
-    for junk in [
-        &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..],
-        b"GIF89a",
-        b"\0\0\0\0",
-        b"TFL3TFL3TFL3",
-    ] {
+    for junk in [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], b"GIF89a", b"\0\0\0\0", b"TFL3TFL3TFL3"] {
         assert!(load(junk.to_vec()).is_err(), "{junk:?}");
     }
     // A TFLite file whose identifier is damaged is not taken for TFLite, and not for ONNX either.
@@ -120,18 +108,11 @@ fn truncated_tflite_files_are_errors() {
     let bytes = model_bytes(TFLITE);
     // The Coral files carry a zip archive (labels) after the flatbuffer; cutting into it leaves
     // the model whole.
-    let flatbuffer_end = bytes
-        .windows(4)
-        .position(|w| w == b"PK\x03\x04")
-        .unwrap_or(bytes.len());
+    let flatbuffer_end = bytes.windows(4).position(|w| w == b"PK\x03\x04").unwrap_or(bytes.len());
     let start = Instant::now();
     for cut in cut_points(flatbuffer_end, 1024, 300, 1) {
         let r = load(bytes[..cut].to_vec());
-        assert!(
-            r.is_err(),
-            "{TFLITE} cut at {cut} of {} loaded",
-            bytes.len()
-        );
+        assert!(r.is_err(), "{TFLITE} cut at {cut} of {} loaded", bytes.len());
     }
     for cut in cut_points(bytes.len(), 0, 20, 5) {
         let _ = load(bytes[..cut].to_vec());
@@ -146,11 +127,7 @@ fn truncated_onnx_files_are_errors() {
     // A protobuf cut right after the graph is a valid model without metadata: the fields after
     // the graph (opset, metadata) are the only ones whose loss can go unnoticed.
     let m = pb::ModelProto::decode(&bytes[..]).unwrap();
-    let after_graph = pb::ModelProto {
-        opset_import: m.opset_import.clone(),
-        metadata_props: m.metadata_props.clone(),
-        ..Default::default()
-    };
+    let after_graph = pb::ModelProto { opset_import: m.opset_import.clone(), metadata_props: m.metadata_props.clone(), ..Default::default() };
     let graph_end = bytes.len() - after_graph.encoded_len();
     for cut in cut_points(bytes.len(), 1024, 300, 2) {
         let r = load(bytes[..cut].to_vec());
@@ -171,11 +148,7 @@ fn random_byte_flips_never_panic() {
             let mut b = bytes.clone();
             // Flip bytes in the first 4 KiB (headers, tables, offsets) as often as elsewhere.
             for _ in 0..rng.usize(1..8) {
-                let i = if rng.bool() {
-                    rng.usize(0..4096.min(b.len()))
-                } else {
-                    rng.usize(0..b.len())
-                };
+                let i = if rng.bool() { rng.usize(0..4096.min(b.len())) } else { rng.usize(0..b.len()) };
                 b[i] ^= 1 << rng.u8(0..8);
             }
             match load(b) {
@@ -255,10 +228,7 @@ fn tflite_absurd_dimensions_are_too_large() {
         let i = sg(m).inputs.as_ref().unwrap()[0] as usize;
         tensors(m)[i].shape = Some(vec![1, 8000, 8000, 3]);
     });
-    assert!(
-        matches!(r, Err(Error::TooLarge(_)) | Err(Error::Shape { .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(Error::TooLarge(_)) | Err(Error::Shape { .. })), "{r:?}");
     let r = mutate_tflite(TFLITE, |m| {
         let w = first_weight(m);
         tensors(m)[w].shape = Some(vec![8, -3, 3, 3]);
@@ -279,58 +249,34 @@ fn tflite_absurd_dimensions_are_too_large() {
 fn tflite_indices_out_of_range_are_malformed() {
     type Mutation = Box<dyn FnOnce(&mut fb::Model)>;
     let cases: Vec<(&str, Mutation)> = vec![
-        (
-            "buffer index",
-            Box::new(|m| {
-                let w = first_weight(m);
-                tensors(m)[w].buffer = 1_000_000;
-            }),
-        ),
-        (
-            "operator input",
-            Box::new(|m| ops(m)[3].inputs.as_mut().unwrap()[0] = 1_000_000),
-        ),
-        (
-            "operator output",
-            Box::new(|m| ops(m)[3].outputs.as_mut().unwrap()[0] = -5),
-        ),
+        ("buffer index", Box::new(|m| {
+            let w = first_weight(m);
+            tensors(m)[w].buffer = 1_000_000;
+        })),
+        ("operator input", Box::new(|m| ops(m)[3].inputs.as_mut().unwrap()[0] = 1_000_000)),
+        ("operator output", Box::new(|m| ops(m)[3].outputs.as_mut().unwrap()[0] = -5)),
         ("opcode index", Box::new(|m| ops(m)[0].opcode_index = 999)),
-        (
-            "graph input",
-            Box::new(|m| sg(m).inputs = Some(vec![77_777])),
-        ),
+        ("graph input", Box::new(|m| sg(m).inputs = Some(vec![77_777]))),
         ("graph output", Box::new(|m| sg(m).outputs = Some(vec![-1]))),
-        (
-            "weight bytes",
-            Box::new(|m| {
-                let w = first_weight(m);
-                let b = tensors(m)[w].buffer as usize;
-                let data = m.buffers.as_mut().unwrap()[b].data.as_mut().unwrap();
-                data.truncate(data.len() / 2);
-            }),
-        ),
-        (
-            "input used before computed",
-            Box::new(|m| ops(m).swap(0, 1)),
-        ),
+        ("weight bytes", Box::new(|m| {
+            let w = first_weight(m);
+            let b = tensors(m)[w].buffer as usize;
+            let data = m.buffers.as_mut().unwrap()[b].data.as_mut().unwrap();
+            data.truncate(data.len() / 2);
+        })),
+        ("input used before computed", Box::new(|m| ops(m).swap(0, 1))),
         ("no subgraphs", Box::new(|m| m.subgraphs = Some(vec![]))),
-        (
-            "per-channel scales",
-            Box::new(|m| {
-                let w = first_weight(m);
-                let q = tensors(m)[w].quantization.as_mut().unwrap();
-                q.scale = Some(vec![0.1, 0.2, 0.3]);
-                q.zero_point = Some(vec![0, 0, 0]);
-            }),
-        ),
-        (
-            "stride 0",
-            Box::new(|m| {
-                if let Some(fb::BuiltinOptions::Conv2DOptions(o)) = &mut ops(m)[0].builtin_options {
-                    o.stride_h = 0;
-                }
-            }),
-        ),
+        ("per-channel scales", Box::new(|m| {
+            let w = first_weight(m);
+            let q = tensors(m)[w].quantization.as_mut().unwrap();
+            q.scale = Some(vec![0.1, 0.2, 0.3]);
+            q.zero_point = Some(vec![0, 0, 0]);
+        })),
+        ("stride 0", Box::new(|m| {
+            if let Some(fb::BuiltinOptions::Conv2DOptions(o)) = &mut ops(m)[0].builtin_options {
+                o.stride_h = 0;
+            }
+        })),
     ];
     for (what, f) in cases {
         let r = mutate_tflite(TFLITE, f);
@@ -348,10 +294,7 @@ fn tflite_unsupported_ops_and_types() {
         code.builtin_code = 28; // TANH
         code.deprecated_builtin_code = 28;
     });
-    assert!(
-        matches!(&r, Err(Error::Unsupported(s)) if s.contains("TANH")),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(Error::Unsupported(s)) if s.contains("TANH")), "{r:?}");
     let r = mutate_tflite(TFLITE, |m| {
         let c = ops(m)[0].opcode_index as usize;
         m.operator_codes.as_mut().unwrap()[c].builtin_code = 100_000; // newer than this runtime
@@ -390,19 +333,11 @@ fn graph(m: &mut pb::ModelProto) -> &mut pb::GraphProto {
 }
 
 fn node<'a>(m: &'a mut pb::ModelProto, op: &str) -> &'a mut pb::NodeProto {
-    graph(m)
-        .node
-        .iter_mut()
-        .find(|n| n.op_type() == op)
-        .unwrap()
+    graph(m).node.iter_mut().find(|n| n.op_type() == op).unwrap()
 }
 
 fn initializer<'a>(m: &'a mut pb::ModelProto, name: &str) -> &'a mut pb::TensorProto {
-    graph(m)
-        .initializer
-        .iter_mut()
-        .find(|t| t.name() == name)
-        .unwrap()
+    graph(m).initializer.iter_mut().find(|t| t.name() == name).unwrap()
 }
 
 fn first_conv_weight(m: &mut pb::ModelProto) -> String {
@@ -424,64 +359,40 @@ fn onnx_absurd_dimensions_are_too_large() {
     let r = mutate_onnx(|m| {
         use pb::tensor_shape_proto::{dimension::Value, Dimension};
         let input = &mut graph(m).input[0];
-        if let Some(pb::type_proto::Value::TensorType(t)) =
-            input.r#type.as_mut().and_then(|t| t.value.as_mut())
-        {
+        if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension {
-                value: Some(Value::DimValue(1_000_000)),
-            };
-            dims[3] = Dimension {
-                value: Some(Value::DimValue(1_000_000)),
-            };
+            dims[2] = Dimension { value: Some(Value::DimValue(1_000_000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1_000_000)) };
         }
         m.metadata_props.clear();
     });
     assert!(matches!(r, Err(Error::TooLarge(_))), "{r:?}");
     // Every tensor fits the per-tensor limit (the input is 8000×8000×3), but the input and the
     // first conv's output together exceed the plan's 1 GiB arena limit.
-    let mut m =
-        pb::ModelProto::decode(&model_bytes("keras_mobilenet_v1_0.25_224.onnx")[..]).unwrap();
+    let mut m = pb::ModelProto::decode(&model_bytes("keras_mobilenet_v1_0.25_224.onnx")[..]).unwrap();
     {
         use pb::tensor_shape_proto::{dimension::Value, Dimension};
         let input = &mut graph(&mut m).input[0];
-        if let Some(pb::type_proto::Value::TensorType(t)) =
-            input.r#type.as_mut().and_then(|t| t.value.as_mut())
-        {
+        if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension {
-                value: Some(Value::DimValue(8000)),
-            };
-            dims[3] = Dimension {
-                value: Some(Value::DimValue(8000)),
-            };
+            dims[2] = Dimension { value: Some(Value::DimValue(8000)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(8000)) };
         }
         m.metadata_props.clear();
     }
     let r = load(m.encode_to_vec());
-    assert!(
-        matches!(&r, Err(Error::TooLarge(s)) if s.contains("activations")),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(Error::TooLarge(s)) if s.contains("activations")), "{r:?}");
     // An NCHW flatten of a large image (its permutation table would be huge).
     let r = mutate_onnx(|m| {
         use pb::tensor_shape_proto::{dimension::Value, Dimension};
         let input = &mut graph(m).input[0];
-        if let Some(pb::type_proto::Value::TensorType(t)) =
-            input.r#type.as_mut().and_then(|t| t.value.as_mut())
-        {
+        if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
             let dims = &mut t.shape.as_mut().unwrap().dim;
-            dims[2] = Dimension {
-                value: Some(Value::DimValue(1200)),
-            };
-            dims[3] = Dimension {
-                value: Some(Value::DimValue(1200)),
-            };
+            dims[2] = Dimension { value: Some(Value::DimValue(1200)) };
+            dims[3] = Dimension { value: Some(Value::DimValue(1200)) };
         }
         m.metadata_props.clear();
-        graph(m)
-            .node
-            .retain(|n| matches!(n.op_type(), "Flatten" | "Gemm"));
+        graph(m).node.retain(|n| matches!(n.op_type(), "Flatten" | "Gemm"));
         node(m, "Flatten").input[0] = "input".into();
     });
     assert!(matches!(r, Err(Error::TooLarge(_))), "{r:?}");
@@ -497,48 +408,25 @@ fn onnx_absurd_dimensions_are_too_large() {
 fn onnx_bad_fields_are_clear_errors() {
     type Mutation = Box<dyn FnOnce(&mut pb::ModelProto)>;
     let malformed: Vec<(&str, Mutation)> = vec![
-        (
-            "weight bytes",
-            Box::new(|m| {
-                let w = first_conv_weight(m);
-                let t = initializer(m, &w);
-                let raw = t.raw_data.as_mut().unwrap();
-                raw.truncate(raw.len() - 4);
-            }),
-        ),
-        (
-            "undefined input",
-            Box::new(|m| node(m, "Relu").input[0] = "nowhere".into()),
-        ),
+        ("weight bytes", Box::new(|m| {
+            let w = first_conv_weight(m);
+            let t = initializer(m, &w);
+            let raw = t.raw_data.as_mut().unwrap();
+            raw.truncate(raw.len() - 4);
+        })),
+        ("undefined input", Box::new(|m| node(m, "Relu").input[0] = "nowhere".into())),
         ("no graph", Box::new(|m| m.graph = None)),
         ("no output", Box::new(|m| graph(m).output.clear())),
-        (
-            "metadata mean",
-            Box::new(|m| {
-                m.metadata_props
-                    .iter_mut()
-                    .find(|p| p.key() == "mobilecnn.mean")
-                    .unwrap()
-                    .value = Some("0.5,0.5".into());
-            }),
-        ),
-        (
-            "metadata classes",
-            Box::new(|m| {
-                m.metadata_props
-                    .iter_mut()
-                    .find(|p| p.key() == "mobilecnn.num_classes")
-                    .unwrap()
-                    .value = Some("1001".into());
-            }),
-        ),
-        (
-            "value defined twice",
-            Box::new(|m| {
-                let out = graph(m).node[0].output[0].clone();
-                graph(m).node[1].output[0] = out;
-            }),
-        ),
+        ("metadata mean", Box::new(|m| {
+            m.metadata_props.iter_mut().find(|p| p.key() == "mobilecnn.mean").unwrap().value = Some("0.5,0.5".into());
+        })),
+        ("metadata classes", Box::new(|m| {
+            m.metadata_props.iter_mut().find(|p| p.key() == "mobilecnn.num_classes").unwrap().value = Some("1001".into());
+        })),
+        ("value defined twice", Box::new(|m| {
+            let out = graph(m).node[0].output[0].clone();
+            graph(m).node[1].output[0] = out;
+        })),
     ];
     for (what, f) in malformed {
         let r = mutate_onnx(f);
@@ -546,52 +434,26 @@ fn onnx_bad_fields_are_clear_errors() {
         assert!(matches!(r, Err(Error::Malformed(_))), "{what}: {r:?}");
     }
     let unsupported: Vec<(&str, Mutation)> = vec![
-        (
-            "unknown op",
-            Box::new(|m| node(m, "Relu").op_type = Some("Tanh".into())),
-        ),
-        (
-            "custom domain",
-            Box::new(|m| node(m, "Relu").domain = Some("com.example".into())),
-        ),
-        (
-            "double weights",
-            Box::new(|m| {
-                let w = first_conv_weight(m);
-                initializer(m, &w).data_type = Some(11);
-            }),
-        ),
-        (
-            "external data",
-            Box::new(|m| {
-                let w = first_conv_weight(m);
-                initializer(m, &w).data_location = Some(1);
-            }),
-        ),
-        (
-            "plain transpose",
-            Box::new(|m| {
-                let t = node(m, "Transpose");
-                t.attribute[0].ints = vec![0, 1, 2, 4, 3];
-            }),
-        ),
-        (
-            "clip to 0..1",
-            Box::new(|m| {
-                let n = node(m, "Relu");
-                n.op_type = Some("Clip".into());
-                n.attribute.push(pb::AttributeProto {
-                    name: Some("max".into()),
-                    f: Some(1.0),
-                    r#type: Some(1),
-                    ..Default::default()
-                });
-            }),
-        ),
-        (
-            "old opset",
-            Box::new(|m| m.opset_import[0].version = Some(5)),
-        ),
+        ("unknown op", Box::new(|m| node(m, "Relu").op_type = Some("Tanh".into()))),
+        ("custom domain", Box::new(|m| node(m, "Relu").domain = Some("com.example".into()))),
+        ("double weights", Box::new(|m| {
+            let w = first_conv_weight(m);
+            initializer(m, &w).data_type = Some(11);
+        })),
+        ("external data", Box::new(|m| {
+            let w = first_conv_weight(m);
+            initializer(m, &w).data_location = Some(1);
+        })),
+        ("plain transpose", Box::new(|m| {
+            let t = node(m, "Transpose");
+            t.attribute[0].ints = vec![0, 1, 2, 4, 3];
+        })),
+        ("clip to 0..1", Box::new(|m| {
+            let n = node(m, "Relu");
+            n.op_type = Some("Clip".into());
+            n.attribute.push(pb::AttributeProto { name: Some("max".into()), f: Some(1.0), r#type: Some(1), ..Default::default() });
+        })),
+        ("old opset", Box::new(|m| m.opset_import[0].version = Some(5))),
     ];
     for (what, f) in unsupported {
         let r = mutate_onnx(f);
@@ -599,13 +461,10 @@ fn onnx_bad_fields_are_clear_errors() {
         assert!(matches!(r, Err(Error::Unsupported(_))), "{what}: {r:?}");
     }
     let r = mutate_onnx(|m| {
-        let g = node(m, "Conv")
-            .attribute
-            .iter_mut()
-            .find(|a| a.name() == "group")
-            .unwrap();
+        let g = node(m, "Conv").attribute.iter_mut().find(|a| a.name() == "group").unwrap();
         g.i = Some(7);
     });
     assert!(matches!(r, Err(Error::Shape { .. })), "{r:?}");
     assert_allocations_bounded();
 }
+

@@ -26,9 +26,7 @@ const MEAN: i32 = 40;
 
 /// Deterministic values that are exact in float16 (multiples of 1/64 in [-1, 1)).
 fn values(n: usize, seed: usize) -> Vec<f32> {
-    (0..n)
-        .map(|i| (((i * 37 + seed * 11) % 128) as f32 - 64.0) / 64.0)
-        .collect()
+    (0..n).map(|i| (((i * 37 + seed * 11) % 128) as f32 - 64.0) / 64.0).collect()
 }
 
 fn f16_bits(v: f32) -> u16 {
@@ -51,12 +49,7 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        Net {
-            tensors: vec![],
-            buffers: vec![fb::Buffer { data: None }],
-            ops: vec![],
-            codes: vec![],
-        }
+        Net { tensors: vec![], buffers: vec![fb::Buffer { data: None }], ops: vec![], codes: vec![] }
     }
 
     fn tensor(&mut self, shape: &[i32], ty: i8, data: Option<Vec<u8>>) -> i32 {
@@ -68,76 +61,35 @@ impl Net {
             None => 0,
         };
         let name = Some(format!("t{}", self.tensors.len()));
-        self.tensors.push(fb::Tensor {
-            shape: Some(shape.to_vec()),
-            type_: ty,
-            buffer,
-            name,
-            ..Default::default()
-        });
+        self.tensors.push(fb::Tensor { shape: Some(shape.to_vec()), type_: ty, buffer, name, ..Default::default() });
         self.tensors.len() as i32 - 1
     }
 
     fn f32s(&mut self, shape: &[i32], v: &[f32]) -> i32 {
-        self.tensor(
-            shape,
-            FLOAT32,
-            Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        )
+        self.tensor(shape, FLOAT32, Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()))
     }
 
     fn f16s(&mut self, shape: &[i32], v: &[f32]) -> i32 {
-        self.tensor(
-            shape,
-            FLOAT16,
-            Some(v.iter().flat_map(|&x| f16_bits(x).to_le_bytes()).collect()),
-        )
+        self.tensor(shape, FLOAT16, Some(v.iter().flat_map(|&x| f16_bits(x).to_le_bytes()).collect()))
     }
 
     fn i32s(&mut self, shape: &[i32], v: &[i32]) -> i32 {
-        self.tensor(
-            shape,
-            INT32,
-            Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        )
+        self.tensor(shape, INT32, Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()))
     }
 
-    fn op(
-        &mut self,
-        code: i32,
-        inputs: &[i32],
-        out_shape: &[i32],
-        options: Option<fb::BuiltinOptions>,
-    ) -> i32 {
+    fn op(&mut self, code: i32, inputs: &[i32], out_shape: &[i32], options: Option<fb::BuiltinOptions>) -> i32 {
         let out = self.tensor(out_shape, FLOAT32, None);
-        let index = self
-            .codes
-            .iter()
-            .position(|&c| c == code)
-            .unwrap_or_else(|| {
-                self.codes.push(code);
-                self.codes.len() - 1
-            });
-        self.ops.push(fb::Operator {
-            opcode_index: index as u32,
-            inputs: Some(inputs.to_vec()),
-            outputs: Some(vec![out]),
-            builtin_options: options,
+        let index = self.codes.iter().position(|&c| c == code).unwrap_or_else(|| {
+            self.codes.push(code);
+            self.codes.len() - 1
         });
+        self.ops.push(fb::Operator { opcode_index: index as u32, inputs: Some(inputs.to_vec()), outputs: Some(vec![out]), builtin_options: options });
         out
     }
 
     fn encode(self, input: i32, output: i32) -> Vec<u8> {
-        let operator_codes = self
-            .codes
-            .iter()
-            .map(|&c| fb::OperatorCode {
-                deprecated_builtin_code: c as i8,
-                builtin_code: c,
-                version: 1,
-                custom_code: None,
-            })
-            .collect();
+        let operator_codes =
+            self.codes.iter().map(|&c| fb::OperatorCode { deprecated_builtin_code: c as i8, builtin_code: c, version: 1, custom_code: None }).collect();
         let model = fb::Model {
             version: 3,
             operator_codes: Some(operator_codes),
@@ -151,9 +103,7 @@ impl Net {
             description: None,
             buffers: Some(self.buffers),
         };
-        let mut b = planus::Builder::new()
-            .finish(&model, Some(*b"TFL3"))
-            .to_vec();
+        let mut b = planus::Builder::new().finish(&model, Some(*b"TFL3")).to_vec();
         // planus 1.3 puts the identifier in front of the root offset; TFLite has offset, then identifier.
         let root = u32::from_le_bytes(b[4..8].try_into().unwrap()) + 4;
         b[..4].copy_from_slice(&root.to_le_bytes());
@@ -173,23 +123,13 @@ struct T {
 
 impl T {
     fn at(&self, y: isize, x: isize, ch: usize) -> Option<f32> {
-        (y >= 0 && x >= 0 && (y as usize) < self.h && (x as usize) < self.w)
-            .then(|| self.v[((y as usize) * self.w + x as usize) * self.c + ch])
+        (y >= 0 && x >= 0 && (y as usize) < self.h && (x as usize) < self.w).then(|| self.v[((y as usize) * self.w + x as usize) * self.c + ch])
     }
 }
 
 /// Plain-loop window op: `f(out_channel, window taps (value or None for padding))`.
 #[allow(clippy::too_many_arguments)]
-fn window(
-    x: &T,
-    oh: usize,
-    ow: usize,
-    cout: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    f: impl Fn(usize, &[Option<f32>]) -> f32,
-) -> T {
+fn window(x: &T, oh: usize, ow: usize, cout: usize, k: usize, stride: usize, pad: usize, f: impl Fn(usize, &[Option<f32>]) -> f32) -> T {
     let mut v = Vec::with_capacity(oh * ow * cout);
     for oy in 0..oh {
         for ox in 0..ow {
@@ -198,10 +138,7 @@ fn window(
                 for ky in 0..k {
                     for kx in 0..k {
                         for ci in 0..x.c {
-                            let (y, xx) = (
-                                (oy * stride + ky) as isize - pad as isize,
-                                (ox * stride + kx) as isize - pad as isize,
-                            );
+                            let (y, xx) = ((oy * stride + ky) as isize - pad as isize, (ox * stride + kx) as isize - pad as isize);
                             taps.push(x.at(y, xx, ci));
                         }
                     }
@@ -210,12 +147,7 @@ fn window(
             }
         }
     }
-    T {
-        h: oh,
-        w: ow,
-        c: cout,
-        v,
-    }
+    T { h: oh, w: ow, c: cout, v }
 }
 
 #[test]
@@ -228,12 +160,7 @@ fn float_tflite_matches_a_plain_loop_evaluation() {
     let mut n = Net::new();
     let input = n.tensor(&[1, 9, 9, 3], FLOAT32, None);
     let paddings = n.i32s(&[4, 2], &[0, 0, 1, 1, 1, 1, 0, 0]);
-    let padded = n.op(
-        PAD,
-        &[input, paddings],
-        &[1, 11, 11, 3],
-        Some(fb::BuiltinOptions::PadOptions(Box::default())),
-    );
+    let padded = n.op(PAD, &[input, paddings], &[1, 11, 11, 3], Some(fb::BuiltinOptions::PadOptions(Box::default())));
     let (w, b) = (n.f32s(&[4, 3, 3, 3], &conv_w), n.f32s(&[4], &conv_b));
     let conv_opts = fb::Conv2DOptions {
         padding: fb::Padding::Valid,
@@ -242,175 +169,63 @@ fn float_tflite_matches_a_plain_loop_evaluation() {
         fused_activation_function: fb::ActivationFunctionType::Relu6,
         ..Default::default()
     };
-    let conv = n.op(
-        CONV_2D,
-        &[padded, w, b],
-        &[1, 5, 5, 4],
-        Some(fb::BuiltinOptions::Conv2DOptions(Box::new(conv_opts))),
-    );
+    let conv = n.op(CONV_2D, &[padded, w, b], &[1, 5, 5, 4], Some(fb::BuiltinOptions::Conv2DOptions(Box::new(conv_opts))));
     let dw_half = n.f16s(&[1, 3, 3, 8], &dw_w);
     let dw_w_t = n.op(DEQUANTIZE, &[dw_half], &[1, 3, 3, 8], None);
     let dw_b_t = n.f32s(&[8], &dw_b);
-    let dw_opts = fb::DepthwiseConv2DOptions {
-        padding: fb::Padding::Same,
-        stride_w: 1,
-        stride_h: 1,
-        depth_multiplier: 2,
-        ..Default::default()
-    };
-    let dw = n.op(
-        DEPTHWISE_CONV_2D,
-        &[conv, dw_w_t, dw_b_t],
-        &[1, 5, 5, 8],
-        Some(fb::BuiltinOptions::DepthwiseConv2DOptions(Box::new(
-            dw_opts,
-        ))),
-    );
+    let dw_opts = fb::DepthwiseConv2DOptions { padding: fb::Padding::Same, stride_w: 1, stride_h: 1, depth_multiplier: 2, ..Default::default() };
+    let dw = n.op(DEPTHWISE_CONV_2D, &[conv, dw_w_t, dw_b_t], &[1, 5, 5, 8], Some(fb::BuiltinOptions::DepthwiseConv2DOptions(Box::new(dw_opts))));
     // A 1×1 conv and a residual ADD with ReLU, on the depthwise output.
     let (rw, rb) = (n.f32s(&[8, 1, 1, 8], &res_w), n.f32s(&[8], &res_b));
-    let one = fb::Conv2DOptions {
-        padding: fb::Padding::Same,
-        stride_w: 1,
-        stride_h: 1,
-        ..Default::default()
-    };
-    let pw = n.op(
-        CONV_2D,
-        &[dw, rw, rb],
-        &[1, 5, 5, 8],
-        Some(fb::BuiltinOptions::Conv2DOptions(Box::new(one))),
-    );
-    let add_opts = fb::AddOptions {
-        fused_activation_function: fb::ActivationFunctionType::Relu,
-    };
-    let res = n.op(
-        ADD,
-        &[pw, dw],
-        &[1, 5, 5, 8],
-        Some(fb::BuiltinOptions::AddOptions(Box::new(add_opts))),
-    );
-    let pool_opts = fb::Pool2DOptions {
-        padding: fb::Padding::Same,
-        stride_w: 2,
-        stride_h: 2,
-        filter_width: 2,
-        filter_height: 2,
-        ..Default::default()
-    };
-    let pool = n.op(
-        MAX_POOL_2D,
-        &[res],
-        &[1, 3, 3, 8],
-        Some(fb::BuiltinOptions::Pool2DOptions(Box::new(pool_opts))),
-    );
+    let one = fb::Conv2DOptions { padding: fb::Padding::Same, stride_w: 1, stride_h: 1, ..Default::default() };
+    let pw = n.op(CONV_2D, &[dw, rw, rb], &[1, 5, 5, 8], Some(fb::BuiltinOptions::Conv2DOptions(Box::new(one))));
+    let add_opts = fb::AddOptions { fused_activation_function: fb::ActivationFunctionType::Relu };
+    let res = n.op(ADD, &[pw, dw], &[1, 5, 5, 8], Some(fb::BuiltinOptions::AddOptions(Box::new(add_opts))));
+    let pool_opts = fb::Pool2DOptions { padding: fb::Padding::Same, stride_w: 2, stride_h: 2, filter_width: 2, filter_height: 2, ..Default::default() };
+    let pool = n.op(MAX_POOL_2D, &[res], &[1, 3, 3, 8], Some(fb::BuiltinOptions::Pool2DOptions(Box::new(pool_opts))));
     let relu = n.op(RELU, &[pool], &[1, 3, 3, 8], None);
-    let cat_opts = fb::ConcatenationOptions {
-        axis: 3,
-        ..Default::default()
-    };
-    let cat = n.op(
-        CONCATENATION,
-        &[relu, pool],
-        &[1, 3, 3, 16],
-        Some(fb::BuiltinOptions::ConcatenationOptions(Box::new(cat_opts))),
-    );
+    let cat_opts = fb::ConcatenationOptions { axis: 3, ..Default::default() };
+    let cat = n.op(CONCATENATION, &[relu, pool], &[1, 3, 3, 16], Some(fb::BuiltinOptions::ConcatenationOptions(Box::new(cat_opts))));
     let axes = n.i32s(&[2], &[1, 2]);
-    let mean = n.op(
-        MEAN,
-        &[cat, axes],
-        &[1, 16],
-        Some(fb::BuiltinOptions::ReducerOptions(Box::default())),
-    );
+    let mean = n.op(MEAN, &[cat, axes], &[1, 16], Some(fb::BuiltinOptions::ReducerOptions(Box::default())));
     let (fw, fbias) = (n.f32s(&[5, 16], &fc_w), n.f32s(&[5], &fc_b));
-    let fc = n.op(
-        FULLY_CONNECTED,
-        &[mean, fw, fbias],
-        &[1, 5],
-        Some(fb::BuiltinOptions::FullyConnectedOptions(Box::default())),
-    );
-    let soft = n.op(
-        SOFTMAX,
-        &[fc],
-        &[1, 5],
-        Some(fb::BuiltinOptions::SoftmaxOptions(Box::new(
-            fb::SoftmaxOptions { beta: 1.0 },
-        ))),
-    );
+    let fc = n.op(FULLY_CONNECTED, &[mean, fw, fbias], &[1, 5], Some(fb::BuiltinOptions::FullyConnectedOptions(Box::default())));
+    let soft = n.op(SOFTMAX, &[fc], &[1, 5], Some(fb::BuiltinOptions::SoftmaxOptions(Box::new(fb::SoftmaxOptions { beta: 1.0 }))));
     let bytes = n.encode(input, soft);
 
     let mut model = Model::from_bytes(&bytes).unwrap();
     let meta = model.meta().clone();
-    assert_eq!(
-        (
-            meta.format,
-            meta.input_size,
-            meta.num_classes,
-            meta.label_offset
-        ),
-        (ModelFormat::Tflite, 9, 5, 0)
-    );
+    assert_eq!((meta.format, meta.input_size, meta.num_classes, meta.label_offset), (ModelFormat::Tflite, 9, 5, 0));
     assert_eq!(meta.output, OutputKind::Probabilities);
-    assert_eq!(
-        meta.preprocessing, None,
-        "a float input says nothing about normalisation"
-    );
+    assert_eq!(meta.preprocessing, None, "a float input says nothing about normalisation");
 
-    let x = T {
-        h: 9,
-        w: 9,
-        c: 3,
-        v: values(9 * 9 * 3, 9),
-    };
+    let x = T { h: 9, w: 9, c: 3, v: values(9 * 9 * 3, 9) };
     // Oracle, step by step with TFLite's semantics.
     let conv_o = window(&x, 5, 5, 4, 3, 2, 1, |o, taps| {
-        let s: f32 = taps
-            .iter()
-            .enumerate()
-            .map(|(i, t)| t.unwrap_or(0.0) * conv_w[o * 27 + i])
-            .sum();
+        let s: f32 = taps.iter().enumerate().map(|(i, t)| t.unwrap_or(0.0) * conv_w[o * 27 + i]).sum();
         (s + conv_b[o]).clamp(0.0, 6.0)
     });
     let dw_o = window(&conv_o, 5, 5, 8, 3, 1, 1, |o, taps| {
         // Tap order is (ky, kx, ci); output channel o reads input channel o / 2.
-        let s: f32 = (0..9)
-            .map(|p| taps[p * 4 + o / 2].unwrap_or(0.0) * dw_w[p * 8 + o])
-            .sum();
+        let s: f32 = (0..9).map(|p| taps[p * 4 + o / 2].unwrap_or(0.0) * dw_w[p * 8 + o]).sum();
         s + dw_b[o]
     });
     let res_o = window(&dw_o, 5, 5, 8, 1, 1, 0, |o, taps| {
-        let s: f32 = taps
-            .iter()
-            .enumerate()
-            .map(|(i, t)| t.unwrap() * res_w[o * 8 + i])
-            .sum();
+        let s: f32 = taps.iter().enumerate().map(|(i, t)| t.unwrap() * res_w[o * 8 + i]).sum();
         s + res_b[o]
     });
-    let res_o = T {
-        v: res_o
-            .v
-            .iter()
-            .zip(&dw_o.v)
-            .map(|(a, b)| (a + b).max(0.0))
-            .collect(),
-        ..res_o
-    };
+    let res_o = T { v: res_o.v.iter().zip(&dw_o.v).map(|(a, b)| (a + b).max(0.0)).collect(), ..res_o };
     // SAME 2×2/2 on 5×5: padding only at the bottom and right, never part of a maximum.
     let pool_o = window(&res_o, 3, 3, 8, 2, 2, 0, |o, taps| {
-        (0..4)
-            .filter_map(|p| taps[p * 8 + o])
-            .fold(f32::NEG_INFINITY, f32::max)
+        (0..4).filter_map(|p| taps[p * 8 + o]).fold(f32::NEG_INFINITY, f32::max)
     });
     let mut cat_o = Vec::new();
     for p in 0..9 {
         cat_o.extend(pool_o.v[p * 8..p * 8 + 8].iter().map(|v| v.max(0.0)));
         cat_o.extend(&pool_o.v[p * 8..p * 8 + 8]);
     }
-    let mean_o: Vec<f32> = (0..16)
-        .map(|c| (0..9).map(|p| cat_o[p * 16 + c]).sum::<f32>() / 9.0)
-        .collect();
-    let mut logits: Vec<f32> = (0..5)
-        .map(|o| (0..16).map(|i| fc_w[o * 16 + i] * mean_o[i]).sum::<f32>() + fc_b[o])
-        .collect();
+    let mean_o: Vec<f32> = (0..16).map(|c| (0..9).map(|p| cat_o[p * 16 + c]).sum::<f32>() / 9.0).collect();
+    let mut logits: Vec<f32> = (0..5).map(|o| (0..16).map(|i| fc_w[o * 16 + i] * mean_o[i]).sum::<f32>() + fc_b[o]).collect();
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     logits.iter_mut().for_each(|v| *v = (*v - max).exp());
     let sum: f32 = logits.iter().sum();
@@ -421,8 +236,5 @@ fn float_tflite_matches_a_plain_loop_evaluation() {
         assert!((g - w).abs() < 1e-5, "got {got:?}, want {want:?}");
     }
     // The oracle is not degenerate: the classes differ.
-    assert!(
-        want.iter().copied().fold(0.0, f32::max) - want.iter().copied().fold(1.0, f32::min) > 0.01,
-        "{want:?}"
-    );
+    assert!(want.iter().copied().fold(0.0, f32::max) - want.iter().copied().fold(1.0, f32::min) > 0.01, "{want:?}");
 }

@@ -11,8 +11,8 @@ use mobilecnn::kernels::conv::{conv, conv_scalar, PackedConv};
 use mobilecnn::kernels::dwconv::{dwconv, dwconv_scalar, PackedDepthwise};
 use mobilecnn::kernels::elementwise::*;
 use mobilecnn::kernels::gemm::{
-    gemm, gemm_panels, gemm_panels_residual, gemm_panels_residual_scalar, gemm_panels_scalar,
-    gemm_scalar, GemmInput, PackedGemm, Residual, NR,
+    gemm, gemm_panels, gemm_panels_residual, gemm_panels_residual_scalar, gemm_panels_scalar, gemm_scalar, GemmInput,
+    PackedGemm, Residual, NR,
 };
 use mobilecnn::kernels::pool::*;
 use mobilecnn::kernels::softmax::{softmax, softmax_scalar};
@@ -369,17 +369,8 @@ fn gemm_panel_ranges_match_whole() {
     let mut rng = Rng::with_seed(15);
     for &(m, k, n) in &[(1, 1280, 1000), (1, 7, 33), (3, 17, 41), (5, 64, 8)] {
         let a = rand_vec(&mut rng, m * k);
-        let packed = PackedGemm::pack(
-            k,
-            n,
-            &rand_vec(&mut rng, k * n),
-            Some(&rand_vec(&mut rng, n)),
-        );
-        let input = GemmInput {
-            a: &a,
-            row_stride: k,
-            k_stride: 1,
-        };
+        let packed = PackedGemm::pack(k, n, &rand_vec(&mut rng, k * n), Some(&rand_vec(&mut rng, n)));
+        let input = GemmInput { a: &a, row_stride: k, k_stride: 1 };
         let mut whole = vec![0.0; m * n];
         gemm(m, input, &packed, &mut whole, n, Activation::Relu);
         let panels = n.div_ceil(NR);
@@ -398,12 +389,7 @@ fn gemm_panel_ranges_match_whole() {
                 }
             }
             // The scalar and SIMD halves agree with the whole call within rounding.
-            check_twins(
-                &format!("gemm panels m={m} k={k} n={n} cut={cut}"),
-                &parts,
-                &whole,
-                dot_tol(k),
-            );
+            check_twins(&format!("gemm panels m={m} k={k} n={n} cut={cut}"), &parts, &whole, dot_tol(k));
         }
     }
 }
@@ -415,27 +401,11 @@ fn gemm_panel_ranges_match_whole() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn gemm_residual_equals_gemm_then_add() {
     let mut rng = Rng::with_seed(16);
-    for &(m, k, n) in &[
-        (2, 3, 1),
-        (5, 17, 13),
-        (7, 24, 33),
-        (13, 64, 8),
-        (49, 58, 58),
-        (10, 700, 20),
-    ] {
+    for &(m, k, n) in &[(2, 3, 1), (5, 17, 13), (7, 24, 33), (13, 64, 8), (49, 58, 58), (10, 700, 20)] {
         let act = rand_act(&mut rng);
         let a = rand_vec(&mut rng, m * k);
-        let packed = PackedGemm::pack(
-            k,
-            n,
-            &rand_vec(&mut rng, k * n),
-            Some(&rand_vec(&mut rng, n)),
-        );
-        let input = |r: usize| GemmInput {
-            a: &a[r * k..],
-            row_stride: k,
-            k_stride: 1,
-        };
+        let packed = PackedGemm::pack(k, n, &rand_vec(&mut rng, k * n), Some(&rand_vec(&mut rng, n)));
+        let input = |r: usize| GemmInput { a: &a[r * k..], row_stride: k, k_stride: 1 };
         let res_stride = n + rng.usize(0..3);
         let r = rand_vec(&mut rng, m * res_stride);
         let mut plain = vec![0.0; m * n];
@@ -447,32 +417,9 @@ fn gemm_residual_equals_gemm_then_add() {
         let what = format!("gemm residual m={m} k={k} n={n} split={split}");
         let mut got = vec![SENTINEL; m * n];
         let (top, bottom) = got.split_at_mut(split * n);
-        let res = |row: usize| {
-            Some(Residual {
-                r: &r[row * res_stride..],
-                stride: res_stride,
-            })
-        };
-        gemm_panels_residual(
-            split,
-            input(0),
-            &packed,
-            panels.clone(),
-            top,
-            n,
-            res(0),
-            act,
-        );
-        gemm_panels_residual(
-            m - split,
-            input(split),
-            &packed,
-            panels.clone(),
-            bottom,
-            n,
-            res(split),
-            act,
-        );
+        let res = |row: usize| Some(Residual { r: &r[row * res_stride..], stride: res_stride });
+        gemm_panels_residual(split, input(0), &packed, panels.clone(), top, n, res(0), act);
+        gemm_panels_residual(m - split, input(split), &packed, panels.clone(), bottom, n, res(split), act);
         assert_eq!(got, want, "{what}");
         let mut twin = vec![SENTINEL; m * n];
         gemm_panels_residual_scalar(m, input(0), &packed, panels, &mut twin, n, res(0), act);

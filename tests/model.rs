@@ -13,9 +13,7 @@ fn zoo_model_runs_and_returns_probabilities() {
     assert_eq!(m.meta().label_offset, 0);
     assert_eq!(m.meta().output, OutputKind::Logits);
     assert_eq!(m.input_len(), 64 * 64 * 3);
-    let input: Vec<f32> = (0..m.input_len())
-        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
-        .collect();
+    let input: Vec<f32> = (0..m.input_len()).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
     let probs = m.run(&input).unwrap().to_vec();
     assert_eq!(probs.len(), 1000);
     let sum: f64 = probs.iter().map(|&p| p as f64).sum();
@@ -31,10 +29,7 @@ fn zoo_model_runs_and_returns_probabilities() {
     let profile = m.run_profiled(&input, &tick).unwrap();
     assert_eq!(profile.len(), m.layer_costs().len());
     assert!(profile.iter().all(|l| l.ms >= 0.0));
-    assert_eq!(
-        profile.iter().map(|l| l.macs).sum::<u64>(),
-        m.layer_costs().iter().map(|c| c.macs).sum::<u64>()
-    );
+    assert_eq!(profile.iter().map(|l| l.macs).sum::<u64>(), m.layer_costs().iter().map(|c| c.macs).sum::<u64>());
     assert_eq!(m.probabilities(), &probs[..]);
     assert!(m.arena_bytes() > 0 && m.weight_bytes() > 0);
 }

@@ -28,13 +28,8 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn a_run_allocates_nothing() {
-    for id in [
-        "mobilenet_v2_0.5_96",
-        "shufflenet_v1_g3_0.5_96",
-        "shufflenet_v2_0.5_96",
-    ] {
-        let mut plan =
-            Plan::new(&optimize(&mobilecnn::zoo::build(id, 1).unwrap()).unwrap()).unwrap();
+    for id in ["mobilenet_v2_0.5_96", "shufflenet_v1_g3_0.5_96", "shufflenet_v2_0.5_96"] {
+        let mut plan = Plan::new(&optimize(&mobilecnn::zoo::build(id, 1).unwrap()).unwrap()).unwrap();
         let input = vec![0.5; plan.input_shape().len()];
         plan.run(&input).unwrap();
         let before = ALLOCATIONS.load(Ordering::Relaxed);

@@ -15,16 +15,8 @@ use mobilecnn::preprocess::ColorOrder;
 use mobilecnn::{Model, ModelFormat};
 use serde_json::Value;
 
-const PHOTOS: [&str; 8] = [
-    "skimage_astronaut",
-    "skimage_chelsea",
-    "skimage_coffee",
-    "skimage_rocket",
-    "cat",
-    "parrot",
-    "hot_dog",
-    "grace_hopper",
-];
+const PHOTOS: [&str; 8] =
+    ["skimage_astronaut", "skimage_chelsea", "skimage_coffee", "skimage_rocket", "cat", "parrot", "hot_dog", "grace_hopper"];
 
 fn crate_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,20 +27,15 @@ fn models_dir() -> PathBuf {
 }
 
 fn reference_dir() -> PathBuf {
-    std::env::var_os("MOBILECNN_REFERENCE")
-        .map_or_else(|| crate_root().join("../shared/reference"), PathBuf::from)
+    std::env::var_os("MOBILECNN_REFERENCE").map_or_else(|| crate_root().join("../shared/reference"), PathBuf::from)
 }
 
 fn read(path: PathBuf) -> Vec<u8> {
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/fetch-models.sh?)", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run tools/fetch-models.sh?)", path.display()))
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
 }
 
 fn top1(p: &[f32]) -> usize {
@@ -103,66 +90,16 @@ struct Case {
 }
 
 const CASES: [Case; 10] = [
-    Case {
-        reference: "mobilenet_v1_0.25_128_quant",
-        file: "mobilenet_v1_0.25_128_quant.tflite",
-        architecture: "mobilenet_v1",
-        quantized: true,
-    },
-    Case {
-        reference: "mobilenet_v1_0.5_160_quant",
-        file: "mobilenet_v1_0.5_160_quant.tflite",
-        architecture: "mobilenet_v1",
-        quantized: true,
-    },
-    Case {
-        reference: "mobilenet_v1_0.75_192_quant",
-        file: "mobilenet_v1_0.75_192_quant.tflite",
-        architecture: "mobilenet_v1",
-        quantized: true,
-    },
-    Case {
-        reference: "mobilenet_v2_1.0_224_quant",
-        file: "mobilenet_v2_1.0_224_quant.tflite",
-        architecture: "mobilenet_v2",
-        quantized: true,
-    },
-    Case {
-        reference: "tf2_mobilenet_v2_1.0_224_ptq",
-        file: "tf2_mobilenet_v2_1.0_224_ptq.tflite",
-        architecture: "mobilenet_v2",
-        quantized: true,
-    },
-    Case {
-        reference: "keras_mobilenet_v1_0.25_224",
-        file: "keras_mobilenet_v1_0.25_224.onnx",
-        architecture: "mobilenet_v1",
-        quantized: false,
-    },
-    Case {
-        reference: "shufflenet_v1_g3_0.5x",
-        file: "shufflenet_v1_g3_0.5x.onnx",
-        architecture: "shufflenet_v1",
-        quantized: false,
-    },
-    Case {
-        reference: "shufflenet_v1_g8_0.5x",
-        file: "shufflenet_v1_g8_0.5x.onnx",
-        architecture: "shufflenet_v1",
-        quantized: false,
-    },
-    Case {
-        reference: "shufflenet_v2_x0_25",
-        file: "shufflenet_v2_x0_25.onnx",
-        architecture: "shufflenet_v2",
-        quantized: false,
-    },
-    Case {
-        reference: "shufflenet_v2_x0_33",
-        file: "shufflenet_v2_x0_33.onnx",
-        architecture: "shufflenet_v2",
-        quantized: false,
-    },
+    Case { reference: "mobilenet_v1_0.25_128_quant", file: "mobilenet_v1_0.25_128_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v1_0.5_160_quant", file: "mobilenet_v1_0.5_160_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v1_0.75_192_quant", file: "mobilenet_v1_0.75_192_quant.tflite", architecture: "mobilenet_v1", quantized: true },
+    Case { reference: "mobilenet_v2_1.0_224_quant", file: "mobilenet_v2_1.0_224_quant.tflite", architecture: "mobilenet_v2", quantized: true },
+    Case { reference: "tf2_mobilenet_v2_1.0_224_ptq", file: "tf2_mobilenet_v2_1.0_224_ptq.tflite", architecture: "mobilenet_v2", quantized: true },
+    Case { reference: "keras_mobilenet_v1_0.25_224", file: "keras_mobilenet_v1_0.25_224.onnx", architecture: "mobilenet_v1", quantized: false },
+    Case { reference: "shufflenet_v1_g3_0.5x", file: "shufflenet_v1_g3_0.5x.onnx", architecture: "shufflenet_v1", quantized: false },
+    Case { reference: "shufflenet_v1_g8_0.5x", file: "shufflenet_v1_g8_0.5x.onnx", architecture: "shufflenet_v1", quantized: false },
+    Case { reference: "shufflenet_v2_x0_25", file: "shufflenet_v2_x0_25.onnx", architecture: "shufflenet_v2", quantized: false },
+    Case { reference: "shufflenet_v2_x0_33", file: "shufflenet_v2_x0_33.onnx", architecture: "shufflenet_v2", quantized: false },
 ];
 
 fn normalisation(case: &Case, manifest: &Value) -> Normalisation {
@@ -190,42 +127,17 @@ fn check(case: &Case) -> Outcome {
     let dir = reference_dir().join(case.reference);
     let manifest: Value = serde_json::from_slice(&read(dir.join("manifest.json"))).unwrap();
     let norm = normalisation(case, &manifest);
-    let mut model = Model::from_bytes(&read(models_dir().join(case.file)))
-        .unwrap_or_else(|e| panic!("{}: {e}", case.file));
+    let mut model = Model::from_bytes(&read(models_dir().join(case.file))).unwrap_or_else(|e| panic!("{}: {e}", case.file));
     let meta = model.meta().clone();
-    let size = manifest["input"]["input_bin"]["shape_hwc"][0]
-        .as_u64()
-        .unwrap() as usize;
+    let size = manifest["input"]["input_bin"]["shape_hwc"][0].as_u64().unwrap() as usize;
     assert_eq!(meta.input_size, size, "{}", case.file);
     assert_eq!(meta.num_classes, 1000);
-    assert_eq!(
-        meta.label_offset,
-        manifest["output"]["label_offset"].as_u64().unwrap() as usize
-    );
-    assert_eq!(
-        meta.format,
-        if case.file.ends_with(".tflite") {
-            ModelFormat::Tflite
-        } else {
-            ModelFormat::Onnx
-        }
-    );
-    let pre = meta
-        .preprocessing
-        .clone()
-        .unwrap_or_else(|| panic!("{}: the file declares no preprocessing", case.file));
+    assert_eq!(meta.label_offset, manifest["output"]["label_offset"].as_u64().unwrap() as usize);
+    assert_eq!(meta.format, if case.file.ends_with(".tflite") { ModelFormat::Tflite } else { ModelFormat::Onnx });
+    let pre = meta.preprocessing.clone().unwrap_or_else(|| panic!("{}: the file declares no preprocessing", case.file));
     assert_eq!(pre.size, size);
-    assert_eq!(
-        meta.architecture.as_deref(),
-        Some(case.architecture),
-        "{}",
-        case.file
-    );
-    let want_color = if case.reference.starts_with("shufflenet_v1") {
-        ColorOrder::Bgr
-    } else {
-        ColorOrder::Rgb
-    };
+    assert_eq!(meta.architecture.as_deref(), Some(case.architecture), "{}", case.file);
+    let want_color = if case.reference.starts_with("shufflenet_v1") { ColorOrder::Bgr } else { ColorOrder::Rgb };
     assert_eq!(pre.color, want_color, "{}", case.file);
 
     let (mut max_diff, mut top1_agree) = (0.0f32, 0);
@@ -237,54 +149,26 @@ fn check(case: &Case) -> Outcome {
         for (i, (&b, &x)) in bytes.iter().zip(&input).enumerate() {
             let c = i % 3;
             let from_meta = (b as f32 * pre.scale - pre.mean[c]) / pre.std[c];
-            assert!(
-                (from_meta - x).abs() < 1e-4,
-                "{}: declared preprocessing gives {from_meta} for byte {b}, reference {x}",
-                case.file
-            );
+            assert!((from_meta - x).abs() < 1e-4, "{}: declared preprocessing gives {from_meta} for byte {b}, reference {x}", case.file);
         }
         let got = model.run(&input).unwrap();
         assert_eq!(got.len(), want.len());
-        let diff = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         max_diff = max_diff.max(diff);
         let same = top1(got) == top1(&want);
         top1_agree += same as usize;
         if case.quantized {
             assert!(diff <= 0.3, "{} {photo}: max |Δp| {diff} > 0.3", case.file);
         } else {
-            assert!(
-                diff <= 1e-4,
-                "{} {photo}: max |Δp| {diff} > 1e-4",
-                case.file
-            );
-            assert!(
-                same || margin(&want) <= 1e-4,
-                "{} {photo}: top-1 {} vs reference {}",
-                case.file,
-                top1(got),
-                top1(&want)
-            );
+            assert!(diff <= 1e-4, "{} {photo}: max |Δp| {diff} > 1e-4", case.file);
+            assert!(same || margin(&want) <= 1e-4, "{} {photo}: top-1 {} vs reference {}", case.file, top1(got), top1(&want));
         }
     }
     if case.quantized {
-        assert!(
-            top1_agree >= 7,
-            "{}: top-1 agrees on {top1_agree}/8",
-            case.file
-        );
+        assert!(top1_agree >= 7, "{}: top-1 agrees on {top1_agree}/8", case.file);
     }
-    println!(
-        "{:<32} max |Δp| {max_diff:.2e}  top-1 {top1_agree}/8",
-        case.reference
-    );
-    Outcome {
-        max_diff,
-        top1_agree,
-    }
+    println!("{:<32} max |Δp| {max_diff:.2e}  top-1 {top1_agree}/8", case.reference);
+    Outcome { max_diff, top1_agree }
 }
 
 macro_rules! reference_test {

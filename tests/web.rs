@@ -81,48 +81,21 @@ fn error_message(e: wasm_bindgen::JsError) -> String {
 
 #[wasm_bindgen_test]
 fn loads_from_bytes_and_classifies_a_photo() {
-    let mut model = WasmModel::from_bytes(MODEL, JsValue::UNDEFINED)
-        .map_err(error_message)
-        .unwrap();
+    let mut model = WasmModel::from_bytes(MODEL, JsValue::UNDEFINED).map_err(error_message).unwrap();
     let meta: Meta = from_js(model.meta().unwrap());
-    assert_eq!(
-        (
-            meta.format.as_str(),
-            meta.input_size,
-            meta.num_classes,
-            meta.label_offset
-        ),
-        ("tflite", 128, 1000, 1)
-    );
-    let out: Classification = from_js(
-        model
-            .classify_rgba(COFFEE, 180, 120, 5)
-            .map_err(error_message)
-            .unwrap(),
-    );
+    assert_eq!((meta.format.as_str(), meta.input_size, meta.num_classes, meta.label_offset), ("tflite", 128, 1000, 1));
+    let out: Classification = from_js(model.classify_rgba(COFFEE, 180, 120, 5).map_err(error_message).unwrap());
     assert_eq!(out.predictions.len(), 5);
     let top = &out.predictions[0];
-    assert_eq!(
-        (top.label.as_str(), top.wnid.as_str(), top.class_index),
-        ("espresso", "n07920052", 967),
-        "{out:?}"
-    );
+    assert_eq!((top.label.as_str(), top.wnid.as_str(), top.class_index), ("espresso", "n07920052", 967), "{out:?}");
     assert!(top.probability > 0.3 && top.probability <= 1.0, "{top:?}");
-    assert!(
-        out.timings.preprocess_ms >= 0.0 && out.timings.inference_ms > 0.0,
-        "{:?}",
-        out.timings
-    );
+    assert!(out.timings.preprocess_ms >= 0.0 && out.timings.inference_ms > 0.0, "{:?}", out.timings);
 }
 
 #[wasm_bindgen_test]
 fn bad_model_bytes_are_an_error_with_a_code() {
     for bytes in [&b"not a model"[..], &[], &MODEL[..1000]] {
-        let message = error_message(
-            WasmModel::from_bytes(bytes, JsValue::UNDEFINED)
-                .err()
-                .expect("an error"),
-        );
+        let message = error_message(WasmModel::from_bytes(bytes, JsValue::UNDEFINED).err().expect("an error"));
         assert!(message.starts_with("malformed: "), "{message}");
     }
     let message = error_message(WasmModel::from_zoo("no_such_net").err().unwrap());
@@ -132,12 +105,7 @@ fn bad_model_bytes_are_an_error_with_a_code() {
 #[wasm_bindgen_test]
 fn wrong_pixels_are_input_errors() {
     let mut model = WasmModel::from_zoo("mobilenet_v1_0.25_64").unwrap();
-    let message = error_message(
-        model
-            .classify_rgba(&COFFEE[..100], 180, 120, 5)
-            .err()
-            .unwrap(),
-    );
+    let message = error_message(model.classify_rgba(&COFFEE[..100], 180, 120, 5).err().unwrap());
     assert!(message.starts_with("input: "), "{message}");
     let message = error_message(model.classify_rgba(COFFEE, 180, 120, 0).err().unwrap());
     assert!(message.starts_with("input: "), "{message}");
@@ -145,13 +113,7 @@ fn wrong_pixels_are_input_errors() {
 
 #[wasm_bindgen_test]
 fn freeing_models_returns_their_memory() {
-    let memory = || {
-        wasm_bindgen::memory()
-            .unchecked_into::<js_sys::WebAssembly::Memory>()
-            .buffer()
-            .unchecked_into::<js_sys::ArrayBuffer>()
-            .byte_length()
-    };
+    let memory = || wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     // The first cycles may grow the heap once; after that, load + free must reuse it.
     for _ in 0..2 {
         drop(WasmModel::from_bytes(MODEL, JsValue::UNDEFINED).unwrap());
@@ -169,18 +131,10 @@ fn freeing_models_returns_their_memory() {
 fn zoo_model_profiles_every_layer() {
     let mut model = WasmModel::from_zoo("shufflenet_v2_0.5_96").unwrap();
     let meta: Meta = from_js(model.meta().unwrap());
-    let profile: Profile = from_js(
-        model
-            .profile(COFFEE, 180, 120)
-            .map_err(error_message)
-            .unwrap(),
-    );
+    let profile: Profile = from_js(model.profile(COFFEE, 180, 120).map_err(error_message).unwrap());
     assert!(profile.layers.len() > 10);
     assert_eq!(profile.totals.macs, meta.macs);
-    assert_eq!(
-        profile.totals.macs,
-        profile.layers.iter().map(|l| l.macs).sum::<u64>()
-    );
+    assert_eq!(profile.totals.macs, profile.layers.iter().map(|l| l.macs).sum::<u64>());
     assert!((profile.totals.ms - profile.layers.iter().map(|l| l.ms).sum::<f64>()).abs() < 1e-9);
     assert!(profile.totals.ms > 0.0);
 }

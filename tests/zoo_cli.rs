@@ -1,6 +1,7 @@
 //! The `mobilecnn zoo` and `mobilecnn info` subcommands, run as a user would (natively).
 #![cfg(not(target_arch = "wasm32"))]
 
+
 use mobilecnn::graph::cost::{layer_costs, totals};
 use serde_json::Value;
 
@@ -12,20 +13,10 @@ fn zoo_lists_every_model() {
     let text = stdout(&["zoo"]);
     assert!(text.starts_with("id"), "{text}");
     for &id in mobilecnn::zoo::ids() {
-        assert!(
-            text.lines()
-                .any(|l| l.split_whitespace().next() == Some(id)),
-            "{id} missing:\n{text}"
-        );
+        assert!(text.lines().any(|l| l.split_whitespace().next() == Some(id)), "{id} missing:\n{text}");
     }
-    let v1 = text
-        .lines()
-        .find(|l| l.starts_with("mobilenet_v1_1.0_224"))
-        .unwrap();
-    assert_eq!(
-        v1.split_whitespace().collect::<Vec<_>>(),
-        ["mobilenet_v1_1.0_224", "224", "568.740", "4.210", "34.642"]
-    );
+    let v1 = text.lines().find(|l| l.starts_with("mobilenet_v1_1.0_224")).unwrap();
+    assert_eq!(v1.split_whitespace().collect::<Vec<_>>(), ["mobilenet_v1_1.0_224", "224", "568.740", "4.210", "34.642"]);
 }
 
 #[test]
@@ -49,14 +40,8 @@ fn info_reports_every_layer() {
     let report: Value = serde_json::from_str(&stdout(&["info", id, "--json"])).unwrap();
     let layers = report["layers"].as_array().unwrap();
     assert_eq!(layers.len(), graph.nodes.len());
-    assert_eq!(
-        layers.last().unwrap()["output"],
-        serde_json::json!([1, 1, 1000])
-    );
-    let share: f64 = layers
-        .iter()
-        .map(|l| l["macs_percent"].as_f64().unwrap())
-        .sum();
+    assert_eq!(layers.last().unwrap()["output"], serde_json::json!([1, 1, 1000]));
+    let share: f64 = layers.iter().map(|l| l["macs_percent"].as_f64().unwrap()).sum();
     assert!((share - 100.0).abs() < 1e-6, "shares sum to {share}");
     let macs: u64 = layers.iter().map(|l| l["macs"].as_u64().unwrap()).sum();
     assert_eq!(report["totals"]["macs"].as_u64(), Some(macs));

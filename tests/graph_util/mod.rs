@@ -16,17 +16,11 @@ pub struct Builder {
 
 impl Builder {
     pub fn new(seed: u64, input: Shape) -> Self {
-        Builder {
-            g: Graph::new(input).unwrap(),
-            rng: fastrand::Rng::with_seed(seed),
-            count: 0,
-        }
+        Builder { g: Graph::new(input).unwrap(), rng: fastrand::Rng::with_seed(seed), count: 0 }
     }
 
     pub fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
-        (0..n)
-            .map(|_| (self.rng.f32() * 2.0 - 1.0) * scale)
-            .collect()
+        (0..n).map(|_| (self.rng.f32() * 2.0 - 1.0) * scale).collect()
     }
 
     fn name(&mut self, what: &str) -> String {
@@ -38,23 +32,14 @@ impl Builder {
         self.g.shape(v).c
     }
 
-    pub fn conv(
-        &mut self,
-        x: ValueId,
-        cout: usize,
-        win: Window,
-        groups: usize,
-        bias: bool,
-    ) -> ValueId {
+    pub fn conv(&mut self, x: ValueId, cout: usize, win: Window, groups: usize, bias: bool) -> ValueId {
         let cin_g = self.c(x) / groups;
         // Scaled like He initialisation so activations stay O(1) through deep chains.
         let fan_in = (win.kh * win.kw * cin_g) as f32;
         let weight = self.values(cout * win.kh * win.kw * cin_g, (3.0 / fan_in).sqrt());
         let bias = bias.then(|| self.values(cout, 0.2));
         let name = self.name("conv");
-        self.g
-            .conv(name, x, cout, win, groups, weight, bias, Activation::None)
-            .unwrap()
+        self.g.conv(name, x, cout, win, groups, weight, bias, Activation::None).unwrap()
     }
 
     /// A BatchNorm with random statistics, then an optional separate activation node.
@@ -65,21 +50,11 @@ impl Builder {
         let mean = self.values(c, 0.3);
         let var: Vec<f32> = (0..c).map(|_| 0.5 + self.rng.f32()).collect();
         let name = self.name("bn");
-        let y = self
-            .g
-            .batch_norm(name, x, &gamma, &beta, &mean, &var, 1e-5)
-            .unwrap();
+        let y = self.g.batch_norm(name, x, &gamma, &beta, &mean, &var, 1e-5).unwrap();
         self.act(y, act)
     }
 
-    pub fn conv_with_perm(
-        &mut self,
-        x: ValueId,
-        cout: usize,
-        win: Window,
-        groups: usize,
-        perm: Vec<usize>,
-    ) -> ValueId {
+    pub fn conv_with_perm(&mut self, x: ValueId, cout: usize, win: Window, groups: usize, perm: Vec<usize>) -> ValueId {
         let y = self.conv(x, cout, win, groups, true);
         if let Some(Op::Conv(c)) = self.g.nodes.last_mut().map(|n| &mut n.op) {
             c.input_perm = Some(perm);
@@ -95,14 +70,7 @@ impl Builder {
         self.g.push(name, Op::Act(act), &[x]).unwrap()
     }
 
-    pub fn conv_bn(
-        &mut self,
-        x: ValueId,
-        cout: usize,
-        win: Window,
-        groups: usize,
-        act: Activation,
-    ) -> ValueId {
+    pub fn conv_bn(&mut self, x: ValueId, cout: usize, win: Window, groups: usize, act: Activation) -> ValueId {
         let y = self.conv(x, cout, win, groups, false);
         self.bn(y, act)
     }
@@ -137,22 +105,9 @@ impl Builder {
         let k = self.c(f);
         let weight = self.values(classes * k, (3.0 / k as f32).sqrt());
         let bias = Some(self.values(classes, 0.1));
-        let d = self.op(
-            "fc",
-            Op::Dense {
-                out: classes,
-                weight,
-                bias,
-                act: Activation::None,
-            },
-            &[f],
-        );
+        let d = self.op("fc", Op::Dense { out: classes, weight, bias, act: Activation::None }, &[f]);
         let d = self.bn(d, Activation::None);
-        if softmax {
-            self.op("softmax", Op::Softmax, &[d])
-        } else {
-            d
-        }
+        if softmax { self.op("softmax", Op::Softmax, &[d]) } else { d }
     }
 
     pub fn finish(self) -> Graph {
@@ -175,13 +130,7 @@ pub fn mobilenet_like(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
     let e = b.pw(x, 42, 1, Activation::Relu6);
     let e = b.dw(e, 1, Activation::Relu6);
     let p = b.pw(e, 14, 1, Activation::None);
-    let x = b.op(
-        "add",
-        Op::Add {
-            act: Activation::None,
-        },
-        &[x, p],
-    );
+    let x = b.op("add", Op::Add { act: Activation::None }, &[x, p]);
     // Relu after Relu6 and a relu on an add: both must fuse correctly.
     let x = b.act(x, Activation::Relu);
     let x = b.dw(x, 2, Activation::Relu6);
@@ -194,36 +143,17 @@ pub fn mobilenet_like(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
 
 /// ShuffleNet V1-like: grouped 1×1 → shuffle → depthwise → grouped 1×1, residual add (stride 1)
 /// and avg-pool concat (stride 2).
-pub fn shufflenet_v1_like(
-    seed: u64,
-    h: usize,
-    w: usize,
-    groups: usize,
-    order: ShuffleOrder,
-) -> (Graph, Vec<f32>) {
+pub fn shufflenet_v1_like(seed: u64, h: usize, w: usize, groups: usize, order: ShuffleOrder) -> (Graph, Vec<f32>) {
     let mut b = Builder::new(seed, Shape::new(h, w, 3));
     let c = 6 * groups;
     let x = b.conv_bn(0, c, Window::square(3, 2, 1), 1, Activation::Relu);
-    let x = b.op(
-        "maxpool",
-        Op::MaxPool {
-            win: Window::square(3, 2, 1),
-        },
-        &[x],
-    );
+    let x = b.op("maxpool", Op::MaxPool { win: Window::square(3, 2, 1) }, &[x]);
     // Stride-2 unit: concat(avgpool(x), branch(x)).
     let m = b.pw(x, 2 * groups, groups, Activation::Relu);
     let m = b.shuffle(m, groups, order);
     let m = b.dw(m, 2, Activation::None);
     let m = b.pw(m, c, groups, Activation::None);
-    let s = b.op(
-        "avgpool",
-        Op::AvgPool {
-            win: Window::square(3, 2, 1),
-            count_include_pad: true,
-        },
-        &[x],
-    );
+    let s = b.op("avgpool", Op::AvgPool { win: Window::square(3, 2, 1), count_include_pad: true }, &[x]);
     let x = b.op("concat", Op::Concat, &[s, m]);
     let x = b.act(x, Activation::Relu);
     // Stride-1 unit with residual.
@@ -232,13 +162,7 @@ pub fn shufflenet_v1_like(
     let m = b.shuffle(m, groups, order);
     let m = b.dw(m, 1, Activation::None);
     let m = b.pw(m, c2, groups, Activation::None);
-    let x = b.op(
-        "add",
-        Op::Add {
-            act: Activation::Relu,
-        },
-        &[x, m],
-    );
+    let x = b.op("add", Op::Add { act: Activation::Relu }, &[x, m]);
     b.head(x, 5, false);
     let input = b.input();
     (b.finish(), input)
@@ -249,13 +173,7 @@ pub fn shufflenet_v1_like(
 pub fn shufflenet_v2_like(seed: u64, h: usize, w: usize, order: ShuffleOrder) -> (Graph, Vec<f32>) {
     let mut b = Builder::new(seed, Shape::new(h, w, 3));
     let x = b.conv_bn(0, 6, Window::square(3, 2, 1), 1, Activation::Relu);
-    let x = b.op(
-        "maxpool",
-        Op::MaxPool {
-            win: Window::square(3, 2, 1),
-        },
-        &[x],
-    );
+    let x = b.op("maxpool", Op::MaxPool { win: Window::square(3, 2, 1) }, &[x]);
     let half = 5;
     let l = b.dw(x, 2, Activation::None);
     let l = b.pw(l, half, 1, Activation::Relu);
@@ -287,27 +205,9 @@ pub fn permutes_and_views(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
     let a = b.pw(p, 9, 1, Activation::Relu);
     let g = b.pw(p, 6, 3, Activation::None);
     // Grouped, neither 1×1 nor depthwise, asymmetric window and padding.
-    let win = Window {
-        kh: 3,
-        kw: 2,
-        stride_h: 1,
-        stride_w: 1,
-        pad: Padding {
-            top: 1,
-            left: 0,
-            bottom: 1,
-            right: 1,
-        },
-    };
+    let win = Window { kh: 3, kw: 2, stride_h: 1, stride_w: 1, pad: Padding { top: 1, left: 0, bottom: 1, right: 1 } };
     let k = b.conv_bn(p, 6, win, 2, Activation::Relu);
-    let k = b.op(
-        "avgpool",
-        Op::AvgPool {
-            win: Window::square(3, 1, 1),
-            count_include_pad: false,
-        },
-        &[k],
-    );
+    let k = b.op("avgpool", Op::AvgPool { win: Window::square(3, 1, 1), count_include_pad: false }, &[k]);
     let x = b.op("concat", Op::Concat, &[a, g, k]);
     let q = b.shuffle(x, 3, ShuffleOrder::Megvii);
     let q = b.shuffle(q, 7, ShuffleOrder::Standard);
@@ -322,10 +222,7 @@ pub fn assert_close(got: &[f32], want: &[f32], rel: f32, what: &str) {
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
     for (i, (&a, &b)) in got.iter().zip(want).enumerate() {
         assert!(a.is_finite(), "{what}: output {i} is {a}");
-        assert!(
-            (a - b).abs() <= rel * (scale + b.abs()),
-            "{what}: output {i}: got {a}, want {b} (max |want| {scale})"
-        );
+        assert!((a - b).abs() <= rel * (scale + b.abs()), "{what}: output {i}: got {a}, want {b} (max |want| {scale})");
     }
 }
 
@@ -344,13 +241,7 @@ pub fn concat_conflicts(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
     let e = b.op("relu", Op::Act(Activation::Relu), &[a]);
     let nested = b.op("concat", Op::Concat, &[dense_like, e]);
     let back = b.slice(nested, 3, 6);
-    let sum = b.op(
-        "add",
-        Op::Add {
-            act: Activation::None,
-        },
-        &[back, a],
-    );
+    let sum = b.op("add", Op::Add { act: Activation::None }, &[back, a]);
     let x = b.op("concat", Op::Concat, &[sum, nested]);
     let c = b.c(x);
     let reversed: Vec<usize> = (0..c).rev().collect();
@@ -359,20 +250,11 @@ pub fn concat_conflicts(seed: u64, h: usize, w: usize) -> (Graph, Vec<f32>) {
     // Groups of a shuffle (a progression each), then of a random permutation (gathered first).
     let c3 = c - c % 3;
     let part = b.slice(x, 0, c3);
-    let g1 = b.conv_with_perm(
-        part,
-        6,
-        Window::square(1, 1, 0),
-        3,
-        shuffle_perm(c3, 3, ShuffleOrder::Megvii).unwrap(),
-    );
+    let g1 = b.conv_with_perm(part, 6, Window::square(1, 1, 0), 3, shuffle_perm(c3, 3, ShuffleOrder::Megvii).unwrap());
     let mut random: Vec<usize> = (0..6).collect();
     b.rng.shuffle(&mut random);
     let g2 = b.conv_with_perm(g1, 6, Window::square(1, 1, 0), 3, random);
-    let pooled: Vec<ValueId> = [dw, k3, g2]
-        .iter()
-        .map(|&v| b.op("pool", Op::GlobalAvgPool, &[v]))
-        .collect();
+    let pooled: Vec<ValueId> = [dw, k3, g2].iter().map(|&v| b.op("pool", Op::GlobalAvgPool, &[v])).collect();
     b.op("concat", Op::Concat, &pooled);
     let input = b.input();
     (b.finish(), input)
