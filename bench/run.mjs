@@ -1,7 +1,7 @@
-// npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK) and ONNX
-// Runtime Web (wasm EP) in headless Chromium, one browser session per configuration, served
-// cross-origin isolated. Prints the tables and writes bench/out/results.json.
-// Options (env): NETS=a,b  RUNS=30  WARMUP=15  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PORT  JSFLAGS
+// npm run bench (in bench/): times mobilecnn against TF.js (wasm backend, XNNPACK), ONNX Runtime
+// Web (wasm EP) and, on the real quantized .tflite files, TFLite + XNNPACK (tfjs-tflite) in
+// headless Chromium, one browser session per configuration, served cross-origin isolated. Prints the tables and writes bench/out/results.json.
+// Options (env): NETS=a,b  RUNS=30  WARMUP=15  ROUNDS=2  CONFIGS=ours:1,tfjs:2,...  PHOTO  PORT  JSFLAGS
 // (default V8 flags: --no-wasm-dynamic-tiering leaves ORT's module in the baseline tier, 10x slower;
 // the warm-up lets every runtime's hot functions tier up instead).
 import { execFileSync } from 'node:child_process';
@@ -10,20 +10,36 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serveBench } from './serve.mjs';
+import { referenceDir, serveBench } from './serve.mjs';
+import { fileOf, runsOn } from './page/nets.js';
 
 const bench = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(bench);
-// `file:<name>` entries are real model files in ../models (tools/fetch-models.sh): ours vs ORT only.
-const NETS = (process.env.NETS ?? 'mobilenet_v1_1.0_224,mobilenet_v2_1.0_224,shufflenet_v1_g3_1.0,shufflenet_v2_1.0').split(',');
+// `file:<name>` entries are real model files in ../models (tools/fetch-models.sh): ours vs ORT
+// (.onnx) or vs TFLite (.tflite; tfjs-tflite), fed a real photo (PHOTO) from the reference data.
+const ZOO_NETS = 'mobilenet_v1_1.0_224,mobilenet_v2_1.0_224,shufflenet_v1_g3_1.0,shufflenet_v2_1.0';
+const QUANT_FILES = ['mobilenet_v1_0.25_128_quant', 'mobilenet_v1_0.5_160_quant', 'mobilenet_v1_0.75_192_quant', 'mobilenet_v2_1.0_224_quant']
+  .map((m) => `file:${m}.tflite`).join(',');
+const NETS = (process.env.NETS ?? `${ZOO_NETS},${QUANT_FILES}`).split(',');
+const PHOTO = process.env.PHOTO ?? 'skimage_coffee';
 const RUNS = Number(process.env.RUNS ?? 30);
 const WARMUP = Number(process.env.WARMUP ?? 15);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
-const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,ours-threads:2,tfjs:2,ort:2').split(',').map((s) => {
+const CONFIGS = (process.env.CONFIGS ?? 'ours:1,tfjs:1,ort:1,tflite:1,ours-threads:2,tfjs:2,ort:2,tflite:2').split(',').map((s) => {
   const [runtime, threads] = s.split(':');
   return { runtime, threads: Number(threads) };
+}).filter((c) => {
+  // TFLite is fed a reference photo; without the reference data the default run goes on without it.
+  if (c.runtime !== 'tflite' || existsSync(referenceDir(bench))) return true;
+  const msg = `no reference data at ${referenceDir(bench)} (set MOBILECNN_REFERENCE): TFLite needs its photos`;
+  if (process.env.CONFIGS) throw new Error(msg);
+  console.log(`${msg}; skipping tflite:${c.threads}`);
+  return false;
 });
-const ANCHORS = ['tfjs', 'ort'];
+// Runtimes ours is compared with (ratio_vs_<anchor>); `best` is over the ones running the same
+// float32 arithmetic as ours. TFLite runs the quantized files' integer kernels: its own table.
+const ANCHORS = ['tfjs', 'ort', 'tflite'];
+const SAME_ARITHMETIC = ['tfjs', 'ort'];
 // Cold start: navigation → first result for these model files ('' to skip), fresh browsers.
 const COLD = (process.env.COLD ?? 'mobilenet_v2_1.0_224_quant.tflite').split(',').filter(Boolean);
 const COLD_REPEATS = Number(process.env.COLD_REPEATS ?? 3);
@@ -50,7 +66,8 @@ async function runConfig(url, cfg, profile) {
   try {
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`  [page] ${m.text()}`));
-    const q = new URLSearchParams({ runtime: cfg.runtime, threads: cfg.threads, nets: NETS.join(','), runs: RUNS, warmup: WARMUP, profile: profile ? 1 : 0 });
+    page.on('response', (r) => r.status() === 404 && console.error(`  [404] ${r.url()}`));
+    const q = new URLSearchParams({ runtime: cfg.runtime, threads: cfg.threads, nets: NETS.join(','), runs: RUNS, warmup: WARMUP, profile: profile ? 1 : 0, photo: PHOTO });
     await page.goto(`${url}/page/index.html?${q}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 500 });
     const r = await page.evaluate(() => window.benchResult);
@@ -126,12 +143,16 @@ async function main() {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const cfg of CONFIGS) {
+        if (!NETS.some((id) => runsOn(cfg.runtime, fileOf(id)))) continue;
         const profile = round === 0 && cfg.runtime.startsWith('ours');
         process.stdout.write(`round ${round + 1}/${ROUNDS} ${cfg.runtime} ${cfg.threads}T … `);
+        const t0 = performance.now();
         const r = await runConfig(server.url, cfg, profile);
+        const seconds = (performance.now() - t0) / 1000;
         const join = r.joinRatio !== undefined ? ` (join ratio ${fmt(r.joinRatio, 2)}: 1 = two threads really ran at once, 2 = serialised)` : '';
-        console.log(`threads in effect: ${r.threads}${join}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', '));
-        raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads });
+        const pthreads = r.variant !== undefined ? ` (${r.variant}; pthreads started per network: ${r.results.map((x) => x.pthreads).join(', ')})` : '';
+        console.log(`threads in effect: ${r.threads}${join}${pthreads}; ` + r.results.map((x) => `${x.id} ${fmt(quantile(x.times, 0.5), 2)} ms`).join(', ') + ` [${fmt(seconds)} s]`);
+        raw.push({ round, ...r, runtime: cfg.runtime, threads: cfg.threads, threadsInEffect: r.threads, seconds });
       }
     }
   } finally {
@@ -140,6 +161,40 @@ async function main() {
   console.log('');
   const cold = await coldStart();
   report(raw, cold);
+}
+
+/** The real quantized files: ours (float32 on dequantized weights) against TFLite + XNNPACK
+ *  (tfjs-tflite, the files' uint8 integer kernels) on the same photo, 1 and 2 threads. */
+function quantTable(summary) {
+  const ids = NETS.filter((id) => Object.keys(summary[id]).some((k) => k.startsWith('tflite:')));
+  if (!ids.length) return;
+  console.log(`\nReal quantized .tflite files, photo ${PHOTO}: ours runs them in float32 (dequantized weights), TFLite + XNNPACK`
+    + ' (tfjs-tflite) in uint8 integer kernels — different arithmetic, so the ratio is not like for like.');
+  console.log('ms: median (p90) [fastest run]; ratio = ours / TFLite, median [fastest] (< 1: ours faster); max |Δp| = max over classes of |p_ours − p_TFLite|');
+  console.log(['network', 'ours 1T', 'TFLite 1T', 'ours/TFLite 1T', 'ours 2T', 'TFLite 2T', 'ours/TFLite 2T', 'TFLite 2T/1T speed-up', 'max |Δp|', 'top-1 ours / TFLite', '|Δp| vs reference: TFLite, ours'].join(' | '));
+  for (const id of ids) {
+    const s = summary[id];
+    const cell = (k) => (s[k] ? `${fmt(s[k].median_ms, 2)} (${fmt(s[k].p90_ms, 2)}) [${fmt(s[k].min_ms, 2)}]` : '–');
+    const pair = (x, key) => `${fmt(x?.[key], 2)} [${fmt(x?.[`${key}_min`], 2)}]`;
+    const theirs = Object.keys(s).filter((k) => k.startsWith('tflite:')).map((k) => s[k]);
+    const worst = theirs.reduce((a, b) => (b.max_abs_diff > a.max_abs_diff ? b : a));
+    const top1 = [...new Set(theirs.map((t) => `${t.top1[1]} / ${t.top1[0]}`))].join(', ');
+    console.log([id.replace(/^file:/, ''), cell('ours:1'), cell('tflite:1'), pair(s['ours:1'], 'ratio_vs_tflite'), cell('ours-threads:2'), cell('tflite:2'),
+      pair(s['ours-threads:2'], 'ratio_vs_tflite'), pair(s['tflite:2'], 'speedup_vs_1t'), fmt(worst.max_abs_diff, 3), top1,
+      worst.max_abs_diff_vs_reference ? worst.max_abs_diff_vs_reference.map((x) => fmt(x, 3)).join(', ') : '–'].join(' | '));
+  }
+  // numThreads n should make the interpreter start n − 1 pthreads (XNNPACK's pool; the caller is the
+  // n-th) per network, in the threaded wasm build: else the n-thread column does not measure n threads.
+  let bad = 0;
+  for (const cfg of CONFIGS.filter((c) => c.runtime === 'tflite')) {
+    const rows = ids.map((id) => summary[id][key(cfg)]).filter(Boolean);
+    const started = rows.flatMap((r) => r.pthreads_started);
+    const variants = [...new Set(rows.map((r) => r.wasm_variant))].join(', ');
+    const ok = started.every((n) => (cfg.threads === 1 ? n === 0 : n >= cfg.threads - 1)) && (cfg.threads === 1 || /threaded/.test(variants));
+    bad += !ok;
+    console.log(`TFLite numThreads ${cfg.threads}: ${variants}; pthreads started per network ${started.join(', ')} (expected ${cfg.threads - 1}) — ${ok ? 'verified' : 'NOT as requested'}`);
+  }
+  return bad;
 }
 
 function report(raw, cold) {
@@ -155,27 +210,34 @@ function report(raw, cold) {
       const macs = per[0].macs;
       summary[id][key(cfg)] = {
         median_ms: quantile(medians, 0.5), p90_ms: quantile(all, 0.9), min_ms: Math.min(...all), round_medians: medians,
-        gmacs: macs / quantile(medians, 0.5) / 1e6, max_abs_diff: Math.max(...per.map((x) => x.maxdiff)),
+        gmacs: macs / quantile(medians, 0.5) / 1e6, max_abs_diff: Math.max(...per.map((x) => x.maxdiff)), tolerance: per[0].tolerance,
+        top1_agree: per.every((x) => x.top1[0] === x.top1[1]), top1: per[0].top1, top1_required: per[0].top1Required, photo: per[0].photo, max_abs_diff_vs_reference: per[0].vsReference,
         threads_in_effect: runs[0].threadsInEffect, join_ratios: runs.map((r) => r.joinRatio).filter((x) => x !== undefined), macs,
+        ...(runs[0].variant !== undefined ? { wasm_variant: runs[0].variant, pthreads_started: per.map((x) => x.pthreads) } : {}),
       };
     }
     const s = summary[id];
     for (const [k, ours] of Object.entries(s)) {
       if (!k.startsWith('ours')) continue;
       const t = Number(k.split(':')[1]);
-      for (const a of ANCHORS) if (s[`${a}:${t}`]) ours[`ratio_vs_${a}`] = ours.median_ms / s[`${a}:${t}`].median_ms;
-      const best = Math.min(...ANCHORS.map((a) => s[`${a}:${t}`]?.median_ms ?? Infinity));
+      for (const a of ANCHORS) {
+        if (!s[`${a}:${t}`]) continue;
+        ours[`ratio_vs_${a}`] = ours.median_ms / s[`${a}:${t}`].median_ms;
+        ours[`ratio_vs_${a}_min`] = ours.min_ms / s[`${a}:${t}`].min_ms;
+      }
+      const best = Math.min(...SAME_ARITHMETIC.map((a) => s[`${a}:${t}`]?.median_ms ?? Infinity));
       if (isFinite(best)) ours.ratio_vs_best = ours.median_ms / best;
-      const bestMin = Math.min(...ANCHORS.map((a) => s[`${a}:${t}`]?.min_ms ?? Infinity));
+      const bestMin = Math.min(...SAME_ARITHMETIC.map((a) => s[`${a}:${t}`]?.min_ms ?? Infinity));
       if (isFinite(bestMin)) ours.ratio_vs_best_min = ours.min_ms / bestMin;
     }
     if (s['ours-relaxed:1'] && s['ours-threads-relaxed:2']) {
       s['ours-threads-relaxed:2'].speedup_vs_1t = s['ours-relaxed:1'].median_ms / s['ours-threads-relaxed:2'].median_ms;
       s['ours-threads-relaxed:2'].speedup_vs_1t_min = s['ours-relaxed:1'].min_ms / s['ours-threads-relaxed:2'].min_ms;
     }
-    if (s['ours:1'] && s['ours-threads:2']) {
-      s['ours-threads:2'].speedup_vs_1t = s['ours:1'].median_ms / s['ours-threads:2'].median_ms;
-      s['ours-threads:2'].speedup_vs_1t_min = s['ours:1'].min_ms / s['ours-threads:2'].min_ms;
+    for (const [one, two] of [['ours:1', 'ours-threads:2'], ...ANCHORS.map((a) => [`${a}:1`, `${a}:2`])]) {
+      if (!s[one] || !s[two]) continue;
+      s[two].speedup_vs_1t = s[one].median_ms / s[two].median_ms;
+      s[two].speedup_vs_1t_min = s[one].min_ms / s[two].min_ms;
     }
   }
 
@@ -205,17 +267,19 @@ function report(raw, cold) {
   }
   console.log('\nGMAC/s (median)');
   for (const id of NETS) console.log([id, ...cols.map((k) => fmt(summary[id][k]?.gmacs, 2))].join(' | '));
-  console.log('\nOutput check, max |ours − theirs| (must be ≤ 1e-3)');
+  const badThreads = quantTable(summary) ?? 0;
+  console.log('\nOutput check, max |ours − theirs| (must be ≤ 1e-3; TFLite on the quantized files ≤ 0.3 and the same top-1)');
   let bad = 0;
   for (const id of NETS) {
     console.log([id, ...cols.map((k) => summary[id][k]?.max_abs_diff.toExponential(1))].join(' | '));
-    bad += cols.filter((k) => summary[id][k] && !(summary[id][k].max_abs_diff <= 1e-3)).length;
+    bad += cols.filter((k) => summary[id][k] && !(summary[id][k].max_abs_diff <= summary[id][k].tolerance && (summary[id][k].top1_agree || !summary[id][k].top1_required))).length;
   }
 
   const kernels = {};
-  for (const profiled of raw.filter((r) => r.peak)) {
+  for (const profiled of raw.filter((r) => r.peak && r.results.some((x) => x.profile))) {
     kernels[profiled.runtime] = {};
-    console.log(`\nKernel table (${profiled.runtime}, 1 thread): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
+    const team = profiled.threadsInEffect > 1 ? `${profiled.threadsInEffect} threads; the peak is one thread's` : '1 thread';
+    console.log(`\nKernel table (${profiled.runtime}, ${team}): GFLOP/s per layer vs the same-run f32x4 mul+add peak ${fmt(profiled.peak)} GFLOP/s`);
     for (const x of profiled.results.filter((x) => x.profile)) {
       const layers = x.profile.filter((l) => l.macs > 0).map((l) => ({ ...l, gflops: (2 * l.macs) / l.ms / 1e6 }));
       const by = (kind) => layers.filter((l) => l.kind === kind || (kind === 'conv1x1' && l.kind === 'conv1x1_grouped') || (kind === 'dense' && l.kind === 'dense'));
@@ -251,8 +315,12 @@ function report(raw, cold) {
     summary, kernels, cold_start: cold, wasm_sizes: wasm, raw: raw.map(({ results, ...r }) => ({ ...r, results: results.map(({ profile, ...x }) => x) })),
   }, null, 1));
   console.log(`\nwrote ${path.relative(process.cwd(), `${bench}/out/results.json`)}`);
+  if (badThreads) {
+    console.error(`${badThreads} TFLite configuration(s) did not run the requested thread count`);
+    process.exitCode = 1;
+  }
   if (bad) {
-    console.error(`${bad} configuration(s) did not match our output within 1e-3`);
+    console.error(`${bad} configuration(s) did not match our output (within the tolerance above, with the same top-1)`);
     process.exitCode = 1;
   }
 }

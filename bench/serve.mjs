@@ -10,14 +10,25 @@ const MIME = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
 };
 
-/** Serves `root` (and `root/../models` at /models/) on 127.0.0.1 (`port` 0: any free port),
- *  cacheable for an hour when `cache`; resolves to { url, close() }. */
+/** The reference data (photos' preprocessed bytes, reference probabilities) for bench root `root`:
+ *  MOBILECNN_REFERENCE, else ../shared/reference beside the repository, as the tests find it. */
+export const referenceDir = (root) => path.resolve(process.env.MOBILECNN_REFERENCE ?? path.resolve(root, '..', '..', 'shared', 'reference'));
+
+/** Serves `root` on 127.0.0.1 (`port` 0: any free port) with the real-model folders beside it
+ *  (see `folders`), cacheable for an hour when `cache`; resolves to { url, close() }. */
 export function serveBench(root, port = 0, { cache = false } = {}) {
+  // For the real-model runs: the repository's model folder (tools/fetch-models.sh), its catalogue
+  // (preprocessing), and the reference photos' preprocessed bytes (MOBILECNN_REFERENCE, as the tests).
+  const folders = {
+    '/models/': path.resolve(root, '..', 'models'),
+    '/catalogue/': path.resolve(root, '..', 'catalogue'),
+    '/reference/': referenceDir(root),
+  };
   const server = createServer(async (req, res) => {
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    // /models/ is the repository's model folder (tools/fetch-models.sh), for the real-model runs.
-    const [base, sub] = rel.startsWith('/models/') ? [path.resolve(root, '..', 'models'), rel.slice(7)] : [root, rel];
+    const prefix = Object.keys(folders).find((f) => rel.startsWith(f));
+    const [base, sub] = prefix ? [folders[prefix], rel.slice(prefix.length - 1)] : [root, rel];
     const file = path.normalize(path.join(base, sub));
     const info = file.startsWith(base + path.sep) ? await stat(file).catch(() => null) : null;
     if (!info?.isFile()) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: the side-by-side browser benchmark (bench/run.mjs: mobilecnn vs TF.js and ONNX
-# Runtime Web in headless Chromium). Installs what is missing, bench/'s own npm dependencies, then
+# `npm run bench`: the side-by-side browser benchmark (bench/run.mjs: mobilecnn vs TF.js, ONNX
+# Runtime Web and, on the real quantized .tflite files, TFLite via tfjs-tflite, in headless Chromium). Installs what is missing, bench/'s own npm dependencies, then
 # runs it; bench/run.mjs builds its wasm modules and networks on first use (bench/build.sh).
 # Options are bench/run.mjs's environment variables (NETS, RUNS, WARMUP, ROUNDS, CONFIGS, ...).
 set -euo pipefail

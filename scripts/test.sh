@@ -37,7 +37,8 @@ run_stage() {
 
 stage_setup() { SETUP_MODELS=0 bash scripts/setup.sh; }
 stage_models() { bash tools/fetch-models.sh; }
-stage_native() { cargo test --quiet; }
+# The threaded plan natively too: a missing meeting point between steps shows as a wrong output.
+stage_native() { cargo test --quiet && cargo test --quiet --features threads --test graph_threads; }
 stage_wasm() {
   # - WASM_BINDGEN_USE_BROWSER: the tests carry no run_in_browser; this runs them in Chromium, not Node.
   # - Own target dir, and release without LTO: every test binary would otherwise get a fat LTO

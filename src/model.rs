@@ -152,7 +152,7 @@ impl Model {
 
     /// Like [`Model::run`], timing each executed graph node with `clock` (milliseconds). The
     /// probabilities of the run are then in [`Model::probabilities`].
-    pub fn run_profiled(&mut self, input: &[f32], clock: &dyn Fn() -> f64) -> Result<Vec<LayerProfile>> {
+    pub fn run_profiled(&mut self, input: &[f32], clock: &(dyn Fn() -> f64 + Sync)) -> Result<Vec<LayerProfile>> {
         let times = self.plan.run_profiled(input, clock)?;
         self.probs.copy_from_slice(self.plan.output());
         self.finish()?;

@@ -221,10 +221,11 @@ fn profile_has_one_entry_per_node() {
     let (g, x) = shufflenet_v2_like(1, 17, 15, ShuffleOrder::Megvii);
     let g = optimize(&g).unwrap();
     let mut plan = Plan::new(&g).unwrap();
-    let ticks = std::cell::Cell::new(0.0);
+    let ticks = std::sync::Mutex::new(0.0);
     let clock = || {
-        ticks.set(ticks.get() + 1.0);
-        ticks.get()
+        let mut t = ticks.lock().unwrap();
+        *t += 1.0;
+        *t
     };
     let times = plan.run_profiled(&x, &clock).unwrap();
     assert_eq!(times.len(), g.nodes.len());

@@ -1,4 +1,4 @@
-//! The threaded plan (feature `threads`: each large step split across a rayon pool) computes
+//! The threaded plan (feature `threads`: every pool thread computes a share of each step) computes
 //! exactly what the single-thread plan computes, on the four zoo architectures. Every output
 //! element is produced by the same arithmetic whichever part computes it, so equality is exact.
 //! Run with `cargo test --features threads --test graph_threads`.
@@ -17,7 +17,14 @@ fn outputs(id: &str, threads: usize, input: &[f32]) -> Vec<f32> {
     pool.install(|| {
         // Twice: the second run must not see anything the first left behind.
         with_result(plan.run(input), id);
-        with_result(plan.run(input), id).to_vec()
+        let out = with_result(plan.run(input), id).to_vec();
+        // A profiled run (the team meets before every step) computes the same, with a time per node.
+        let ticks = std::sync::atomic::AtomicU32::new(0);
+        let clock = || f64::from(ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let times = with_result(plan.run_profiled(input, &clock), id);
+        assert_eq!(plan.output(), &out[..], "{id}: profiled run differs on {threads} threads");
+        assert!(times.iter().all(|t| t.ms >= 0.0) && times.iter().any(|t| t.ms > 0.0), "{id}: times {times:?}");
+        out
     })
 }
 

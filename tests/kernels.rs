@@ -357,6 +357,9 @@ fn gemm_large_shapes() {
     gemm_case(&mut rng, 1, 1280, 1001, 1, 0);
     gemm_case(&mut rng, 49, 160, 960, 1, 20);
     gemm_case(&mut rng, 37, 58, 58, 2, 9);
+    // Deeper than 512: the SIMD path loops panels outermost.
+    gemm_case(&mut rng, 49, 1024, 44, 1, 13);
+    gemm_case(&mut rng, 7, 600, 21, 2, 0);
 }
 
 /// Panel ranges (how threads split one-row GEMMs) write exactly the whole call's columns.
@@ -398,7 +401,7 @@ fn gemm_panel_ranges_match_whole() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn gemm_residual_equals_gemm_then_add() {
     let mut rng = Rng::with_seed(16);
-    for &(m, k, n) in &[(2, 3, 1), (5, 17, 13), (7, 24, 33), (13, 64, 8), (49, 58, 58)] {
+    for &(m, k, n) in &[(2, 3, 1), (5, 17, 13), (7, 24, 33), (13, 64, 8), (49, 58, 58), (10, 700, 20)] {
         let act = rand_act(&mut rng);
         let a = rand_vec(&mut rng, m * k);
         let packed = PackedGemm::pack(k, n, &rand_vec(&mut rng, k * n), Some(&rand_vec(&mut rng, n)));

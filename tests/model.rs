@@ -20,8 +20,13 @@ fn zoo_model_runs_and_returns_probabilities() {
     assert!((sum - 1.0).abs() < 1e-4, "sum {sum}");
     // Buffers are reused: a second run gives the same answer.
     assert_eq!(m.run(&input).unwrap(), &probs[..]);
-    let t = std::cell::Cell::new(0.0);
-    let profile = m.run_profiled(&input, &|| { t.set(t.get() + 1.0); t.get() }).unwrap();
+    let t = std::sync::Mutex::new(0.0);
+    let tick = || {
+        let mut t = t.lock().unwrap();
+        *t += 1.0;
+        *t
+    };
+    let profile = m.run_profiled(&input, &tick).unwrap();
     assert_eq!(profile.len(), m.layer_costs().len());
     assert!(profile.iter().all(|l| l.ms >= 0.0));
     assert_eq!(profile.iter().map(|l| l.macs).sum::<u64>(), m.layer_costs().iter().map(|c| c.macs).sum::<u64>());

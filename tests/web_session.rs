@@ -1,18 +1,19 @@
 //! The wasm surface's logic (`web::session`), natively: loading, classifying RGBA frames with timings,
 //! profiles whose totals are the sums of their layers, and the stable error codes JS callers see.
 
-use std::cell::Cell;
+use std::sync::Mutex;
 use std::path::Path;
 
 use mobilecnn::web::session::{error_code, error_message, PreprocessingOptions, Session};
 use mobilecnn::Error;
 
 /// A clock that advances 1 ms per reading, so timings are positive and deterministic.
-fn ticking() -> impl Fn() -> f64 {
-    let t = Cell::new(0.0);
+fn ticking() -> impl Fn() -> f64 + Sync {
+    let t = Mutex::new(0.0);
     move || {
-        t.set(t.get() + 1.0);
-        t.get()
+        let mut t = t.lock().unwrap();
+        *t += 1.0;
+        *t
     }
 }
 

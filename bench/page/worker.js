@@ -13,6 +13,7 @@ const RUNTIMES = {
   'ours-threads-relaxed': (cfg) => ours('threads-relaxed', cfg),
   tfjs,
   ort,
+  tflite,
 };
 
 /** Whether this browser runs relaxed SIMD: validates a 59-byte module whose one function is
@@ -127,6 +128,80 @@ async function ort(cfg) {
   };
 }
 
+/** A classic script into this module worker's global scope, synchronously: what `importScripts`
+ *  does in a classic worker (module workers throw on it, and tfjs-tflite's loader calls it). */
+function importScriptsSync(...urls) {
+  for (const url of urls) {
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', url, false);
+    xhr.send();
+    if (xhr.status !== 200) throw new Error(`importScripts ${url}: HTTP ${xhr.status}`);
+    (0, eval)(xhr.responseText);
+  }
+}
+
+/** @tensorflow/tfjs-tflite: the TFLite interpreter with its XNNPACK delegate, compiled to wasm,
+ *  running the .tflite file as it is (uint8 weights and activations, integer kernels). */
+async function tflite(cfg) {
+  // Its loader importScripts() the emscripten build it picks (…_simd_threaded.js when the page is
+  // cross-origin isolated); record which, and count the pthreads the interpreter starts (emscripten
+  // pre-spawns 8 idle workers whatever numThreads says; a thread starts with a 'run' message).
+  // tf-tflite.min.js also preloads, while it is evaluated, from its own script's folder (here: the
+  // worker's page/, a 404); only the folder given to setWasmPath is served.
+  const wasmDir = new URL(`${NM}/@tensorflow/tfjs-tflite/wasm/`, import.meta.url).href;
+  const loaded = [];
+  self.importScripts = (...urls) => {
+    if (urls.some((u) => !u.startsWith(wasmDir))) throw new Error(`tflite: not loading ${urls} (outside ${wasmDir})`);
+    importScriptsSync(...urls);
+    loaded.push(...urls);
+  };
+  let pthreads = 0;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    if (msg && msg.cmd === 'run') pthreads++;
+    return post.call(this, msg, ...rest);
+  };
+  await loadUmd(`${NM}/@tensorflow/tfjs-core/dist/tf-core.min.js`);
+  await loadUmd(`${NM}/@tensorflow/tfjs-tflite/dist/tf-tflite.min.js`);
+  self.tflite.setWasmPath(wasmDir);
+  const rt = {
+    threads: cfg.threads,
+    version: `tfjs-tflite ${(await (await fetch(`${NM}/@tensorflow/tfjs-tflite/package.json`)).json()).version}`,
+    get variant() { return loaded.map((u) => u.split('/').pop()).join(', ') || 'none'; },
+    get pthreads() { return pthreads; },
+    async prepare(net) {
+      if (!net.photo?.image) throw new Error(`${net.id}: TFLite needs the quantized photo (uint8 input)`);
+      const model = await self.tflite.loadTFLiteModel(net.bytes.slice().buffer, { numThreads: cfg.threads });
+      // TFLiteModel.predict without the tfjs tensors around it (they would only add copies to
+      // TFLite's time): bytes into the interpreter's input tensor, infer(), the output bytes out.
+      const runner = model.modelRunner;
+      const [input] = runner.getInputs();
+      const [output] = runner.getOutputs();
+      if (input.dataType !== 'uint8' || output.dataType !== 'uint8') throw new Error(`${net.id}: expected uint8 in and out, got ${input.dataType} → ${output.dataType}`);
+      const { image, outputQuant: oq, labelOffset } = net.photo;
+      return {
+        infer() {
+          runner.getInputs()[0].data().set(image);
+          if (!runner.infer()) throw new Error('tflite: infer() failed');
+          return runner.getOutputs()[0].data().slice();
+        },
+        // uint8 softmax → probabilities by the output quantization; the background entry dropped.
+        check: (q) => Float32Array.from(q.subarray(labelOffset), (v) => (v - oq.zero_point) * oq.scale),
+        tolerance: QUANT_TOLERANCE,
+        top1Required: true,
+        dispose: () => runner.cleanUp(),
+      };
+    },
+  };
+  return rt;
+}
+
+/** Integer kernels against our float execution of the same quantized file: the bound
+ *  ../shared/reference/README.md gives for float execution of these files (per-photo max |Δp|). */
+const QUANT_TOLERANCE = 0.3;
+
+const argmax = (xs) => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0);
+
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;
   let m = 0;
@@ -138,9 +213,16 @@ async function run(cfg) {
   const rt = await RUNTIMES[cfg.runtime](cfg);
   const results = [];
   for (const net of cfg.nets) {
+    const pthreadsBefore = rt.pthreads;
     const p = await rt.prepare(net);
     const first = await p.infer();
-    const maxdiff = maxAbsDiff(p.check ? p.check(first) : first, net.expected);
+    // Threads the runtime started for this network (so far only counted for TFLite).
+    const pthreads = pthreadsBefore === undefined ? undefined : rt.pthreads - pthreadsBefore;
+    const probs = p.check ? p.check(first) : first;
+    const maxdiff = maxAbsDiff(probs, net.expected);
+    // Top-1 of both, and each against the reference runtime's probabilities for the photo.
+    const top1 = [argmax(probs), argmax(net.expected)];
+    const vsReference = net.photo ? [maxAbsDiff(probs, net.photo.refProbs), maxAbsDiff(net.expected, net.photo.refProbs)] : undefined;
     for (let i = 0; i < cfg.warmup; i++) await p.infer();
     const times = [];
     for (let i = 0; i < cfg.runs; i++) {
@@ -150,10 +232,13 @@ async function run(cfg) {
     }
     const profile = p.profile ? p.profile() : undefined;
     p.dispose();
-    log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}`);
-    results.push({ id: net.id, macs: net.macs, times, maxdiff, profile });
+    log(`${cfg.runtime} ${rt.threads}T ${net.id}: median ${median(times).toFixed(2)} ms, max |diff| ${maxdiff.toExponential(2)}, top-1 ${top1.join(' / ')}`);
+    results.push({ id: net.id, macs: net.macs, times, maxdiff, tolerance: p.tolerance ?? 1e-3, top1, top1Required: !!p.top1Required, pthreads, photo: net.photo?.name, vsReference, profile });
   }
-  return { runtime: cfg.runtime, joinRatio: rt.joinRatio, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak, results };
+  return {
+    runtime: cfg.runtime, joinRatio: rt.joinRatio, threads: rt.threads, requestedThreads: cfg.threads, version: rt.version, peak: rt.peak,
+    variant: rt.variant, pthreads: rt.pthreads, results,
+  };
 }
 
 function median(xs) {

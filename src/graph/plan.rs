@@ -4,8 +4,8 @@
 //! Views cost nothing: a `Slice` is read in place through its parent's buffer (offset + pixel
 //! stride), the producers of a `Concat` write straight into their channel range of the concat's
 //! buffer, and a `Flatten` of a dense value is the same memory. Every step writes one output
-//! region given as rows (image rows or GEMM rows) so a later threaded version can split a step
-//! into disjoint row blocks.
+//! region given as units (image rows, GEMM rows or weight panels) so threads can split a step
+//! into disjoint shares (`threads`).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -20,6 +20,9 @@ use crate::kernels::pool::{avg_pool, global_avg_pool, max_pool};
 use crate::kernels::softmax::softmax;
 use crate::kernels::{Activation, Padding, Window};
 use crate::tensor::{ChannelView, Shape};
+
+#[cfg(feature = "threads")]
+mod threads;
 
 /// The arena may not exceed this many floats (1 GiB).
 const MAX_ARENA_ELEMENTS: usize = 1 << 28;
@@ -44,6 +47,9 @@ pub struct Plan {
     nodes: Vec<(String, &'static str)>,
     /// Floats all buffers would take without reusing space.
     unshared_len: usize,
+    /// Where the threads must meet before a step (see [`threads::sync_points`]).
+    #[cfg(feature = "threads")]
+    sync_before: Vec<bool>,
 }
 
 impl Plan {
@@ -95,44 +101,46 @@ impl Plan {
     }
 
     /// Runs the network on `input` (NHWC, [`Plan::input_shape`]) and returns the output values.
-    /// With the `threads` feature, each large step is split across the current rayon pool.
+    /// With the `threads` feature, every thread of the current rayon pool computes a share of
+    /// each step.
     pub fn run(&mut self, input: &[f32]) -> Result<&[f32]> {
         self.load(input)?;
         let arena = Arena::new(&mut self.arena);
-        let (steps, bases) = (&self.steps, &self.bases[..]);
         #[cfg(feature = "threads")]
-        if rayon::current_num_threads() > 1 && steps.iter().any(threads::worth_splitting) {
-            // The loop itself runs on a pool thread, so splitting a step is a local fork the
-            // other (still spinning) threads steal, not an injection from outside the pool.
-            // SAFETY: `arena` borrows `self.arena` mutably for the whole scope.
-            rayon::scope(|_| steps.iter().for_each(|step| unsafe { threads::run(step, arena, bases) }));
+        if threads::worth_a_team(&self.steps) {
+            // SAFETY: `arena` borrows `self.arena` mutably for the call; the sync points are this plan's.
+            unsafe { threads::run_team(&self.steps, &self.sync_before, arena, &self.bases, None) };
             return Ok(self.output());
         }
-        for step in steps {
+        for step in &self.steps {
             // SAFETY: one part covering every unit, on this thread only.
-            unsafe { step.run_units(arena, bases, 0..step.units()) }
+            unsafe { step.run_units(arena, &self.bases, 0..step.units()) }
         }
         Ok(self.output())
     }
 
     /// Like [`Plan::run`], timing every graph node with `clock` (milliseconds); views take ~0 ms.
-    /// The output stays readable through [`Plan::output`].
-    pub fn run_profiled(&mut self, input: &[f32], clock: &dyn Fn() -> f64) -> Result<Vec<StepTime>> {
+    /// The output stays readable through [`Plan::output`]. Threaded runs meet before every step
+    /// so each step's time is its slowest share's; one of the pool's threads reads the clock.
+    pub fn run_profiled(&mut self, input: &[f32], clock: &(dyn Fn() -> f64 + Sync)) -> Result<Vec<StepTime>> {
         self.load(input)?;
         let mut times: Vec<StepTime> =
             self.nodes.iter().map(|(node, kind)| StepTime { node: node.clone(), kind, ms: 0.0 }).collect();
         let arena = Arena::new(&mut self.arena);
+        #[cfg(feature = "threads")]
+        if threads::worth_a_team(&self.steps) {
+            let mut stamps = vec![0.0; self.steps.len() + 1];
+            // SAFETY: as in `run`.
+            unsafe { threads::run_team(&self.steps, &self.sync_before, arena, &self.bases, Some((clock, &mut stamps))) };
+            for (step, t) in self.steps.iter().zip(stamps.windows(2)) {
+                times[step.node].ms += t[1] - t[0];
+            }
+            return Ok(times);
+        }
         for step in &self.steps {
             let start = clock();
             // SAFETY: `arena` borrows `self.arena` mutably; one step at a time.
-            #[cfg(feature = "threads")]
-            unsafe {
-                threads::run(step, arena, &self.bases)
-            }
-            #[cfg(not(feature = "threads"))]
-            unsafe {
-                step.run_units(arena, &self.bases, 0..step.units())
-            }
+            unsafe { step.run_units(arena, &self.bases, 0..step.units()) }
             times[step.node].ms += clock() - start;
         }
         Ok(times)
@@ -260,7 +268,7 @@ impl Step {
     }
 
     /// Rough work of the whole step in multiply-adds (or element visits): below a threshold a
-    /// step is not worth waking another thread for.
+    /// step is not worth splitting between threads.
     #[cfg_attr(not(feature = "threads"), allow(dead_code))]
     fn work(&self) -> usize {
         let out = self.out.pixels * self.out.c;
@@ -357,48 +365,6 @@ impl Arena {
     unsafe fn slice_mut<'a>(self, r: Range<usize>) -> &'a mut [f32] {
         assert!(r.start <= r.end && r.end <= self.len, "arena range out of bounds");
         std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len())
-    }
-}
-
-/// Splitting a step across the rayon pool: one parallel region per step over large unit ranges.
-#[cfg(feature = "threads")]
-mod threads {
-    use rayon::prelude::*;
-
-    use super::{Arena, Kernel, Step};
-
-    /// Work (multiply-adds or element visits) below which a part is not worth handing to another
-    /// thread: waking a sleeping wasm pool thread (Atomics.notify → wait returning) costs tens of
-    /// µs, about what 256 K multiply-adds take, so smaller parts run inline on the calling thread.
-    /// (16 K made ShuffleNet V2 0.33× 2.5× slower on 2 threads than on 1.)
-    const MIN_PART_WORK: usize = 256 * 1024;
-    /// Parts per thread: a little slack so a thread that starts late does not stall the layer.
-    const PARTS_PER_THREAD: usize = 2;
-
-    /// Whether `step` splits into at least two parts; a plan with no such step runs entirely on
-    /// the calling thread, without entering the pool at all.
-    pub(super) fn worth_splitting(step: &Step) -> bool {
-        step.work() >= 2 * MIN_PART_WORK && step.units() > 1
-    }
-
-    /// Runs `step`, split into disjoint unit ranges across the current pool when large enough.
-    ///
-    /// # Safety
-    /// As [`Step::run_units`]: `arena` is the plan's arena, not otherwise accessed meanwhile.
-    pub(super) unsafe fn run(step: &Step, arena: Arena, bases: &[usize]) {
-        let units = step.units();
-        let parts = (step.work() / MIN_PART_WORK).min(rayon::current_num_threads() * PARTS_PER_THREAD).min(units);
-        if parts <= 1 {
-            return step.run_units(arena, bases, 0..units);
-        }
-        // GEMM parts are whole 4-row micro-tiles (4-panel groups for a dense layer), spread as
-        // evenly as they go: 49 rows are 12, 12, 12 and 13, not 16, 16, 16 and 1.
-        let align = if matches!(step.kernel, Kernel::Gemm { .. }) { 4 } else { 1 };
-        let tiles = units.div_ceil(align);
-        let parts = parts.min(tiles);
-        let bound = |p: usize| (p * tiles / parts * align).min(units);
-        // SAFETY: the parts are disjoint unit ranges of one step.
-        (0..parts).into_par_iter().for_each(|p| unsafe { step.run_units(arena, bases, bound(p)..bound(p + 1)) });
     }
 }
 
@@ -812,6 +778,8 @@ impl Built {
         }
         let loc = |v: ValueId| self.locs[v].expect("every value is located");
         Ok(Plan {
+            #[cfg(feature = "threads")]
+            sync_before: threads::sync_points(&self.steps, &bases),
             input_shape: g.shape(g.input),
             input: loc(g.input),
             output: loc(g.output),

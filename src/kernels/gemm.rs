@@ -234,6 +234,8 @@ mod simd {
     /// Panels a one-row call keeps in flight: 8 independent accumulators hide the add latency
     /// that a single 1×8 panel (two dependency chains) would expose.
     const DENSE_PANELS: usize = 4;
+    /// Depth above which panels are the outer loop (see `gemm`).
+    const PANEL_OUTER_K: usize = 512;
 
     /// Operand geometry shared by the micro-kernels.
     struct Geo {
@@ -287,18 +289,26 @@ mod simd {
                 dense(ap, wp, op, &g, panels);
                 return;
             }
-            let mut i = 0;
-            while i + MR <= m {
-                rows::<MR>(
-                    ap.wrapping_add(i * g.row_stride),
-                    wp,
-                    op.add(i * out_stride),
-                    rp.wrapping_add(i * g.res_stride),
-                    &g,
-                    panels.clone(),
-                );
-                i += MR;
+            // Panels outermost when a panel and a row block would not share L1 (deep layers:
+            // a 1024-deep panel is 32 KB): each panel is then read once and the rows stream past
+            // it. Otherwise row blocks outermost, each block's A reused across all panels.
+            let blocks = m / MR;
+            let width = if g.k > PANEL_OUTER_K { 1 } else { panels.len() };
+            for first in panels.clone().step_by(width) {
+                let group = first..(first + width).min(panels.end);
+                for b in 0..blocks {
+                    let i = b * MR;
+                    rows::<MR>(
+                        ap.wrapping_add(i * g.row_stride),
+                        wp,
+                        op.add(i * out_stride),
+                        rp.wrapping_add(i * g.res_stride),
+                        &g,
+                        group.clone(),
+                    );
+                }
             }
+            let i = blocks * MR;
             let (ap, op, rp) = (
                 ap.wrapping_add(i * g.row_stride),
                 op.wrapping_add(i * out_stride),

@@ -203,7 +203,7 @@ impl Session {
     }
 
     /// Runs one frame timing every layer; totals are the sums of the layers' fields.
-    pub fn profile_rgba(&mut self, rgba: &[u8], width: usize, height: usize, clock: &dyn Fn() -> f64) -> Result<Profile> {
+    pub fn profile_rgba(&mut self, rgba: &[u8], width: usize, height: usize, clock: &(dyn Fn() -> f64 + Sync)) -> Result<Profile> {
         self.load_input(rgba, width, height, clock)?;
         let layers: Vec<LayerOut> = self
             .model
