@@ -29,14 +29,10 @@ const handlers = {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
       await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
     }
-    // Single-thread builds only: in the threaded build (measured on 2 cores) the warm-up made the model
-    // load slower by more than it saved on the first classification.
-    if (!build.threads) {
-      try {
-        mobilecnnWasm.warmUp(WARM_UP_MS, WARM_UP_MAX_RUNS);
-      } catch (e) {
-        console.warn(`mobilecnn: the warm-up failed (${e?.message ?? e}); continuing without it`);
-      }
+    try {
+      mobilecnnWasm.warmUp(WARM_UP_MS, WARM_UP_MAX_RUNS);
+    } catch (e) {
+      console.warn(`mobilecnn: the warm-up failed (${e?.message ?? e}); continuing without it`);
     }
     // Asked of the wasm (rayon's pool size), not assumed from what we requested.
     return { ...build, threadCount: mobilecnnWasm.threadCount() };
