@@ -1,5 +1,5 @@
 // The classifier's worker. scripts/build-package.mjs appends this file to a wasm-bindgen glue module
-// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, threadCount, warmUp, initThreadPool } between
+// (one per build) and defines `mobilecnnWasm` = { init, WasmModel, buildInfo, threadCount, initThreadPool } between
 // them, giving the self-contained worker-simd.js and worker-threads.js. Self-contained matters: bundlers
 // copy the worker as one file, and wasm-bindgen-rayon's helper threads import this same file again
 // (they ignore our messages, as we ignore theirs).
@@ -8,10 +8,6 @@
 const CODES = ['malformed', 'unsupported', 'too-large', 'input'];
 // wasm-bindgen-rayon waits forever for helper threads that fail to start; we do not.
 const THREAD_POOL_TIMEOUT_MS = 20_000;
-// The warm-up at init (src/web/warmup.rs): a tiny network run for about this long, so V8 has compiled and
-// begun optimising the code a model load and a classification need before the model arrives.
-const WARM_UP_MS = 10;
-const WARM_UP_MAX_RUNS = 50;
 
 let model = null;
 let canvas = null;
@@ -28,11 +24,6 @@ const handlers = {
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
       await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
-    }
-    try {
-      mobilecnnWasm.warmUp(WARM_UP_MS, WARM_UP_MAX_RUNS);
-    } catch (e) {
-      console.warn(`mobilecnn: the warm-up failed (${e?.message ?? e}); continuing without it`);
     }
     // Asked of the wasm (rayon's pool size), not assumed from what we requested.
     return { ...build, threadCount: mobilecnnWasm.threadCount() };

@@ -68,9 +68,6 @@ function workerModule(build) {
   if (!/async function __wbg_init\(/.test(glue)) die(`${build}: no __wbg_init in the glue (wasm-bindgen version changed?)`);
   // The glue's default wasm path would point next to the worker; ours lives in its build folder.
   glue = glue.replace("new URL('mobilecnn_bg.wasm', import.meta.url)", `new URL('./${build}/mobilecnn_bg.wasm', import.meta.url)`);
-  for (const name of ['WasmModel', 'buildInfo', 'threadCount', 'warmUp']) {
-    if (!new RegExp(`^export (class|function) ${name}\\b`, 'm').test(glue)) die(`${build}: the glue has no ${name} (stale build/wasm? run scripts/build-wasm.sh)`);
-  }
   const bridge = [
     '// --- what js/worker.js uses from the glue',
     'const mobilecnnWasm = {',
@@ -78,7 +75,6 @@ function workerModule(build) {
     '  WasmModel,',
     '  buildInfo,',
     '  threadCount,',
-    '  warmUp,',
     "  initThreadPool: typeof initThreadPool === 'function' ? initThreadPool : undefined,",
     '};',
   ].join('\n');

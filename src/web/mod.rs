@@ -4,7 +4,6 @@
 //! (`malformed: …`, `unsupported: …`, `too-large: …`, `input: …`).
 
 pub mod session;
-pub mod warmup;
 
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
 mod threads;
@@ -98,15 +97,6 @@ mod bindings {
             let out = self.session.profile_rgba(rgba, width as usize, height as usize, &clock).map_err(js_error)?;
             to_js(&out)
         }
-    }
-
-    /// Runs a tiny network for about `budget_ms` (at most `max_runs` times) so the wasm code a model
-    /// load and its classifications need is compiled and optimised before the model arrives
-    /// (see `web::warmup`); returns the runs made.
-    #[wasm_bindgen(js_name = warmUp)]
-    pub fn warm_up(budget_ms: f64, max_runs: u32) -> Result<u32, JsError> {
-        install_panic_hook();
-        super::warmup::warm_up(budget_ms, max_runs as usize, &clock).map(|n| n as u32).map_err(js_error)
     }
 
     /// The crate's version.

@@ -5,7 +5,7 @@
 
 pub mod mobilenet_v1;
 pub mod mobilenet_v2;
-pub(crate) mod net;
+mod net;
 pub mod shufflenet_v1;
 pub mod shufflenet_v2;
 
