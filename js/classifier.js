@@ -56,8 +56,8 @@ export class Classifier {
     const progress = (phase) => onProgress && ((loaded, total) => onProgress({ phase, loaded, total }));
     const model = resolveSource(source, options);
 
-    const download = model.fetch?.(progress('model'));
-    download?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    const modelBytes = model.fetch?.(progress('model'));
+    modelBytes?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let clf;
     try {
       clf = await Classifier.#start((useThreads ? 'threads' : 'simd') + suffix, threadCount, progress('wasm'));
@@ -69,22 +69,11 @@ export class Classifier {
       clf = await Classifier.#start('simd' + suffix, 1, progress('wasm'));
     }
     try {
-      const { bytes, verify } = (await download) ?? {};
+      const bytes = await modelBytes;
       const modelByteLength = bytes?.byteLength ?? 0; // read before the transfer empties it
-      // The checksum is computed while the worker loads the model, not before: the digest copies its input
-      // when it starts, so the bytes can be transferred right after. A mismatch discards the loaded model.
-      const verified = verify?.() ?? Promise.resolve();
-      verified.catch(() => {}); // awaited below
-      let meta;
-      try {
-        meta = model.zooId
-          ? await clf.#call({ type: 'zoo', zooId: model.zooId })
-          : await clf.#call({ type: 'load', model: bytes, preprocessing: model.preprocessing }, [bytes]);
-      } catch (e) {
-        await verified; // bytes that fail their checksum explain a failed load better than the parser does
-        throw e;
-      }
-      await verified;
+      const meta = model.zooId
+        ? await clf.#call({ type: 'zoo', zooId: model.zooId })
+        : await clf.#call({ type: 'load', model: bytes, preprocessing: model.preprocessing }, [bytes]);
       clf.#info = Object.freeze({
         source: model.description,
         id: model.id,
@@ -203,14 +192,14 @@ function requestedThreads(threads) {
 }
 
 /**
- * What `source` names: `{ id, description, zooId?, preprocessing?, fetch?(onProgress) → { bytes: ArrayBuffer, verify } }`.
+ * What `source` names: `{ id, description, zooId?, preprocessing?, fetch?(onProgress) → ArrayBuffer }`.
  */
 function resolveSource(source, options) {
   const preprocessing = normalizePreprocessing(options.preprocessing);
-  // `{ bytes, verify?() }`: verify starts the sha256 check (Classifier.load runs it alongside the model load).
   const checked = (fetchBytes, sha256, what) => async (onProgress) => {
     const bytes = await fetchBytes(onProgress);
-    return { bytes, verify: sha256 ? () => verifySha256(bytes, sha256, what) : null };
+    if (sha256) await verifySha256(bytes, sha256, what);
+    return bytes;
   };
   if (typeof source === 'string' && source.startsWith('zoo:')) {
     return { id: source.slice(4), description: source, zooId: source.slice(4) };

@@ -1,8 +1,6 @@
 // SHA-256 of a byte array as lowercase hex. crypto.subtle where it exists (secure contexts);
 // a small pure-JS fallback for pages served over plain http from another host (e.g. a phone on the LAN).
 
-// Reads `bytes` before it returns (crypto.subtle.digest copies its input when called; the fallback runs
-// synchronously), so a caller may transfer them to a worker right after the call.
 export async function sha256Hex(bytes) {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (globalThis.crypto?.subtle) {
