@@ -362,6 +362,19 @@ fn gemm_large_shapes() {
     gemm_case(&mut rng, 7, 600, 21, 2, 0);
 }
 
+/// Packing from `[n][k]` equals packing the transposed `[k][n]` matrix, partial last panel included.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn gemm_pack_nk_equals_pack_of_transpose() {
+    let mut rng = Rng::with_seed(21);
+    for &(k, n) in &[(1, 1), (3, 7), (16, 8), (17, 13), (58, 116), (0, 5)] {
+        let w_nk = rand_vec(&mut rng, n * k);
+        let w_kn: Vec<f32> = (0..k * n).map(|i| w_nk[(i % n) * k + i / n]).collect();
+        let bias = rng.bool().then(|| rand_vec(&mut rng, n));
+        assert_eq!(PackedGemm::pack_nk(k, n, &w_nk, bias.as_deref()), PackedGemm::pack(k, n, &w_kn, bias.as_deref()), "k {k} n {n}");
+    }
+}
+
 /// Panel ranges (how threads split one-row GEMMs) write exactly the whole call's columns.
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -7,6 +7,7 @@
 //! region given as units (image rows, GEMM rows or weight panels) so threads can split a step
 //! into disjoint shares (`threads`).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -567,9 +568,7 @@ impl<'g> Builder<'g> {
         let kernel = match op {
             Op::Conv(c) => return self.conv(i, c, x, in_shape, out, s),
             Op::Dense { out: n, weight, bias, act } => {
-                let k = in_shape.c;
-                let w_kn = transpose(weight, *n, k);
-                let w = PackedGemm::pack(k, *n, &w_kn, bias.as_deref());
+                let w = PackedGemm::pack_nk(in_shape.c, *n, weight, bias.as_deref());
                 Kernel::Gemm { rows: 1, input: x, k_stride: 1, w, residual: None, act: *act }
             }
             Op::Affine { scale, shift, act } => Kernel::Affine { input: x, scale: scale.clone(), shift: shift.clone(), act: *act },
@@ -642,17 +641,20 @@ impl<'g> Builder<'g> {
 
         if groups == 1 {
             // The permutation folds into the weights: the conv's channel i is source channel perm[i].
-            let mut w = c.weight.clone();
-            if let Some(perm) = &c.input_perm {
-                for (dst, src) in w.chunks_exact_mut(in_shape.c).zip(c.weight.chunks_exact(in_shape.c)) {
-                    for (i, &p) in perm.iter().enumerate() {
-                        dst[p] = src[i];
+            let w: Cow<[f32]> = match &c.input_perm {
+                None => Cow::Borrowed(&c.weight),
+                Some(perm) => {
+                    let mut w = c.weight.clone();
+                    for (dst, src) in w.chunks_exact_mut(in_shape.c).zip(c.weight.chunks_exact(in_shape.c)) {
+                        for (i, &p) in perm.iter().enumerate() {
+                            dst[p] = src[i];
+                        }
                     }
+                    Cow::Owned(w)
                 }
-            }
+            };
             let kernel = if pointwise {
-                let w_kn = transpose(&w, cout, in_shape.c);
-                let w = PackedGemm::pack(in_shape.c, cout, &w_kn, bias);
+                let w = PackedGemm::pack_nk(in_shape.c, cout, &w, bias);
                 Kernel::Gemm { rows: x.pixels, input: x, k_stride: 1, w, residual: None, act }
             } else {
                 let w = PackedConv::pack(in_shape.c, cout, win.kh, win.kw, &w, bias);
@@ -737,17 +739,6 @@ fn progression(channels: impl Iterator<Item = usize>) -> Option<(usize, usize)> 
     let step = if sorted.len() > 1 { sorted[1] - sorted[0] } else { 1 };
     let is_progression = step > 0 && sorted.windows(2).all(|w| w[1] - w[0] == step);
     is_progression.then(|| (sorted[0], step))
-}
-
-/// `[rows][cols]` → `[cols][rows]`.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
 }
 
 /// The result of one compilation attempt, before memory is laid out.

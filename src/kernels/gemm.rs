@@ -56,6 +56,29 @@ impl PackedGemm {
         PackedGemm { k, n, data }
     }
 
+    /// Like [`PackedGemm::pack`], from `w_nk` (`[n][k]` row-major: a conv's `[out][in]` or a dense
+    /// layer's weights) without a transposed copy: each output channel's `k` weights are read in
+    /// order and scattered into its panel column. Model loading spends most of its time packing.
+    pub fn pack_nk(k: usize, n: usize, w_nk: &[f32], bias: Option<&[f32]>) -> PackedGemm {
+        assert!(w_nk.len() >= k * n, "gemm weights: {} < {n}x{k}", w_nk.len());
+        let panel = Self::panel_len(k);
+        let mut data = vec![0.0; n.div_ceil(NR) * panel];
+        for (p, dst) in data.chunks_exact_mut(panel).enumerate() {
+            let j0 = p * NR;
+            let nj = (n - j0).min(NR);
+            if let Some(b) = bias {
+                dst[..nj].copy_from_slice(&b[j0..j0 + nj]);
+            }
+            for j in 0..nj {
+                let column = dst[NR..].iter_mut().skip(j).step_by(NR);
+                for (d, &v) in column.zip(&w_nk[(j0 + j) * k..(j0 + j + 1) * k]) {
+                    *d = v;
+                }
+            }
+        }
+        PackedGemm { k, n, data }
+    }
+
     /// Floats per panel: `NR` biases + `k` rows of `NR` weights.
     #[inline]
     pub const fn panel_len(k: usize) -> usize {
