@@ -29,7 +29,10 @@ const BUILDS = {
     wasm: () => new URL('./threads-relaxed/mobilecnn_bg.wasm', import.meta.url),
   },
 };
-const MAX_DEFAULT_THREADS = 8;
+// Every thread takes an equal share of each layer and the team meets between dependent layers, so
+// the slowest core sets the pace: on an 8-core phone half the cores are little ones, and 4 busy
+// threads land on the big ones.
+const MAX_DEFAULT_THREADS = 4;
 
 export class Classifier {
   #worker; // a Connection (js/workers.js)
