@@ -6,7 +6,7 @@ import { download, verifySha256 } from './download.js';
 import { MobileCnnError } from './errors.js';
 import { supportsRelaxedSimd, supportsSimd, supportsThreads } from './features.js';
 import { captureFrame, greyFrame } from './frames.js';
-import { acquire, release, terminateIdle } from './workers.js';
+import { acquire, poolReady, release, terminateIdle } from './workers.js';
 
 // Located relative to this module so bundlers (Vite) copy them and static servers find them (each URL
 // written out whole: bundlers only see literal `new URL('…', import.meta.url)`). The -relaxed builds are the
@@ -74,9 +74,21 @@ export class Classifier {
     try {
       const bytes = await modelBytes;
       const modelByteLength = bytes?.byteLength ?? 0; // read before the transfer empties it
-      const meta = model.zooId
-        ? await clf.#call({ type: 'zoo', zooId: model.zooId })
-        : await clf.#call({ type: 'load', model: bytes, preprocessing: model.preprocessing }, [bytes]);
+      const threaded = clf.#info.build.startsWith('threads');
+      // The threaded build loads the model while its pool starts; it gets a copy of the bytes, kept
+      // here for the single-thread build should the pool not start.
+      let meta = await clf.#loadModel(model, bytes, !threaded);
+      try {
+        await poolReady(clf.#worker);
+      } catch (e) {
+        if (!threaded) throw e;
+        console.warn(`mobilecnn: the threaded build failed (${e.message}); using the single-thread build`);
+        clf.dispose();
+        clf = await Classifier.#start('simd' + suffix, 1, progress('wasm'));
+        meta = await clf.#loadModel(model, bytes, true);
+        await poolReady(clf.#worker);
+      }
+      clf.#info.threads = clf.#worker.info.threads;
       clf.#info = Object.freeze({
         source: model.description,
         id: model.id,
@@ -91,7 +103,14 @@ export class Classifier {
     }
   }
 
-  /** A classifier with a worker running the `build`'s wasm (with its thread pool), no model yet. */
+  /** Sends the model (its bytes, moved to the worker when `transfer`) and returns its meta. */
+  #loadModel(model, bytes, transfer) {
+    return model.zooId
+      ? this.#call({ type: 'zoo', zooId: model.zooId })
+      : this.#call({ type: 'load', model: bytes, preprocessing: model.preprocessing }, transfer ? [bytes] : []);
+  }
+
+  /** A classifier with a worker running the `build`'s wasm (its thread pool starting), no model yet. */
   static async #start(build, threadCount, onProgress) {
     const clf = new Classifier(PRIVATE);
     clf.#worker = await acquire(build, BUILDS[build], threadCount, onProgress);

@@ -14,6 +14,9 @@ let canvas = null;
 let memory = null; // the wasm instance's WebAssembly.Memory
 let trapped = false; // a trap leaves the instance unusable: never reuse this worker
 let queue = Promise.resolve();
+// The threaded build's pool starts in init and is awaited only by `pool` (and inference), so the
+// model loads while the helper threads start.
+let poolReady = Promise.resolve();
 
 // One worker serves one classifier at a time; js/workers.js reuses it for the next one after `reset`.
 const handlers = {
@@ -23,10 +26,17 @@ const handlers = {
     const build = mobilecnnWasm.buildInfo();
     if (build.threads) {
       if (typeof mobilecnnWasm.initThreadPool !== 'function') throw new Error('internal: no initThreadPool in the threaded build');
-      await withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
+      poolReady = withTimeout(mobilecnnWasm.initThreadPool(threads), THREAD_POOL_TIMEOUT_MS, 'the thread pool did not start');
+      poolReady.catch(() => {}); // reported by `pool`
     }
-    // Asked of the wasm (rayon's pool size), not assumed from what we requested.
-    return { ...build, threadCount: mobilecnnWasm.threadCount() };
+    return build;
+  },
+  /** Waits for the thread pool (nothing to wait for in the single-thread build). */
+  async pool() {
+    await poolReady;
+    // Asked of the wasm (rayon's pool size), not assumed from what we requested. Not before the
+    // pool exists: any rayon call would make rayon build a default pool of its own.
+    return { threadCount: mobilecnnWasm.threadCount() };
   },
   load({ model: bytes, preprocessing }) {
     replaceModel(mobilecnnWasm.WasmModel.fromBytes(new Uint8Array(bytes), preprocessing));
@@ -36,7 +46,8 @@ const handlers = {
     replaceModel(mobilecnnWasm.WasmModel.fromZoo(zooId));
     return model.meta();
   },
-  classify({ frame, topK }) {
+  async classify({ frame, topK }) {
+    await poolReady;
     const { rgba, width, height } = pixels(frame);
     return requireModel().classifyRgba(rgba, width, height, topK);
   },
@@ -50,7 +61,8 @@ const handlers = {
     if (trapped) throw new Error('internal: the wasm module trapped; this worker cannot be reused');
     return { wasmMemoryBytes: memory.buffer.byteLength };
   },
-  profile({ frame }) {
+  async profile({ frame }) {
+    await poolReady;
     const { rgba, width, height } = pixels(frame);
     return requireModel().profile(rgba, width, height);
   },

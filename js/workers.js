@@ -91,12 +91,23 @@ export async function acquire(build, urls, threads, onProgress) {
   try {
     const { module, bytes } = await compiling;
     const info = await conn.call({ type: 'init', module, threads });
-    conn.info = { build, threads: info.threadCount, version: info.version, wasmBytes: bytes };
+    // `threads` is filled in by `poolReady` once the pool has started.
+    conn.info = { build, threads: undefined, version: info.version, wasmBytes: bytes };
     return conn;
   } catch (e) {
     conn.terminate();
     throw e;
   }
+}
+
+/**
+ * Waits until `conn`'s thread pool runs (a new threaded worker starts it in `init` without waiting) and
+ * returns its size, also recorded in `conn.info.threads`. Rejects if the pool did not start.
+ */
+export async function poolReady(conn) {
+  const { threadCount } = await conn.call({ type: 'pool' });
+  conn.info.threads = threadCount;
+  return threadCount;
 }
 
 /** Takes back the worker of a disposed classifier: reset (after the work it has queued), then kept idle or ended. */
@@ -107,7 +118,8 @@ export function release(conn) {
   }
   const list = listOf(returning, conn.key);
   list.push(conn);
-  conn.reset = conn.call({ type: 'reset' }).then(() => true, () => false);
+  // Kept only with a running pool (a classifier may be disposed before its pool was awaited).
+  conn.reset = poolReady(conn).then(() => conn.call({ type: 'reset' })).then(() => true, () => false);
   conn.reset.then((ok) => {
     const i = list.indexOf(conn);
     if (i < 0) return; // a load took it meanwhile (takeReturning)
