@@ -36,24 +36,12 @@ impl PackedGemm {
     /// Packs `w_kn` (`[k][n]` row-major) and an optional bias (zeros when absent).
     /// Panics if the slices are shorter than `k * n` and `n` (the plan validates shapes first).
     pub fn pack(k: usize, n: usize, w_kn: &[f32], bias: Option<&[f32]>) -> PackedGemm {
-        assert!(
-            w_kn.len() >= k * n,
-            "gemm weights: {} < {k}x{n}",
-            w_kn.len()
-        );
-        let panel = Self::panel_len(k);
-        let mut data = vec![0.0; n.div_ceil(NR) * panel];
-        for (p, dst) in data.chunks_exact_mut(panel).enumerate() {
-            let j0 = p * NR;
-            let nj = (n - j0).min(NR);
-            if let Some(b) = bias {
-                dst[..nj].copy_from_slice(&b[j0..j0 + nj]);
-            }
-            for (kk, row) in dst[NR..].chunks_exact_mut(NR).enumerate() {
+        assert!(w_kn.len() >= k * n, "gemm weights: {} < {k}x{n}", w_kn.len());
+        Self::pack_panels(k, n, bias, |rows, j0, nj| {
+            for (kk, row) in rows.chunks_exact_mut(NR).enumerate() {
                 row[..nj].copy_from_slice(&w_kn[kk * n + j0..kk * n + j0 + nj]);
             }
-        }
-        PackedGemm { k, n, data }
+        })
     }
 
     /// Like [`PackedGemm::pack`], from `w_nk` (`[n][k]` row-major: a conv's `[out][in]` or a dense
@@ -61,6 +49,19 @@ impl PackedGemm {
     /// order and scattered into its panel column. Model loading spends most of its time packing.
     pub fn pack_nk(k: usize, n: usize, w_nk: &[f32], bias: Option<&[f32]>) -> PackedGemm {
         assert!(w_nk.len() >= k * n, "gemm weights: {} < {n}x{k}", w_nk.len());
+        Self::pack_panels(k, n, bias, |rows, j0, nj| {
+            for j in 0..nj {
+                let column = rows.iter_mut().skip(j).step_by(NR);
+                for (d, &v) in column.zip(&w_nk[(j0 + j) * k..(j0 + j + 1) * k]) {
+                    *d = v;
+                }
+            }
+        })
+    }
+
+    /// Zeroed panels with their biases; `fill(rows, j0, nj)` writes a panel's `k` rows of `NR`
+    /// weights for output channels `j0 .. j0 + nj`.
+    fn pack_panels(k: usize, n: usize, bias: Option<&[f32]>, fill: impl Fn(&mut [f32], usize, usize)) -> PackedGemm {
         let panel = Self::panel_len(k);
         let mut data = vec![0.0; n.div_ceil(NR) * panel];
         for (p, dst) in data.chunks_exact_mut(panel).enumerate() {
@@ -69,12 +70,7 @@ impl PackedGemm {
             if let Some(b) = bias {
                 dst[..nj].copy_from_slice(&b[j0..j0 + nj]);
             }
-            for j in 0..nj {
-                let column = dst[NR..].iter_mut().skip(j).step_by(NR);
-                for (d, &v) in column.zip(&w_nk[(j0 + j) * k..(j0 + j + 1) * k]) {
-                    *d = v;
-                }
-            }
+            fill(&mut dst[NR..], j0, nj);
         }
         PackedGemm { k, n, data }
     }
