@@ -48,9 +48,9 @@ pub struct Plan {
     nodes: Vec<(String, &'static str)>,
     /// Floats all buffers would take without reusing space.
     unshared_len: usize,
-    /// Where the threads must meet before a step (see [`threads::sync_points`]).
+    /// When to run as a team and where its threads meet.
     #[cfg(feature = "threads")]
-    sync_before: Vec<bool>,
+    schedule: threads::Schedule,
 }
 
 impl Plan {
@@ -108,9 +108,9 @@ impl Plan {
         self.load(input)?;
         let arena = Arena::new(&mut self.arena);
         #[cfg(feature = "threads")]
-        if threads::worth_a_team(&self.steps) {
-            // SAFETY: `arena` borrows `self.arena` mutably for the call; the sync points are this plan's.
-            unsafe { threads::run_team(&self.steps, &self.sync_before, arena, &self.bases, None) };
+        if self.schedule.use_team() {
+            // SAFETY: `arena` borrows `self.arena` mutably for the call; the schedule is this plan's.
+            unsafe { threads::run_team(&self.steps, &self.schedule, arena, &self.bases, None) };
             return Ok(self.output());
         }
         for step in &self.steps {
@@ -129,10 +129,10 @@ impl Plan {
             self.nodes.iter().map(|(node, kind)| StepTime { node: node.clone(), kind, ms: 0.0 }).collect();
         let arena = Arena::new(&mut self.arena);
         #[cfg(feature = "threads")]
-        if threads::worth_a_team(&self.steps) {
+        if self.schedule.use_team() {
             let mut stamps = vec![0.0; self.steps.len() + 1];
             // SAFETY: as in `run`.
-            unsafe { threads::run_team(&self.steps, &self.sync_before, arena, &self.bases, Some((clock, &mut stamps))) };
+            unsafe { threads::run_team(&self.steps, &self.schedule, arena, &self.bases, Some((clock, &mut stamps))) };
             for (step, t) in self.steps.iter().zip(stamps.windows(2)) {
                 times[step.node].ms += t[1] - t[0];
             }
@@ -770,7 +770,7 @@ impl Built {
         let loc = |v: ValueId| self.locs[v].expect("every value is located");
         Ok(Plan {
             #[cfg(feature = "threads")]
-            sync_before: threads::sync_points(&self.steps, &bases),
+            schedule: threads::Schedule::new(&self.steps, &bases),
             input_shape: g.shape(g.input),
             input: loc(g.input),
             output: loc(g.output),

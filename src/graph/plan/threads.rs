@@ -21,16 +21,30 @@ const MIN_SPLIT_WORK: usize = 8 * 1024;
 /// (waking the pool) costs more than the whole network.
 const MIN_TEAM_STEP_WORK: usize = 512 * 1024;
 
-/// Whether running `steps` as a team can pay off.
-pub(super) fn worth_a_team(steps: &[Step]) -> bool {
-    rayon::current_num_threads() > 1 && steps.iter().any(|s| s.work() >= MIN_TEAM_STEP_WORK)
+/// What a team run needs to know about a plan, worked out once when the plan is built.
+pub(super) struct Schedule {
+    /// Whether the largest step is worth waking the pool for.
+    pays_off: bool,
+    /// For each step, whether the team must meet before it (see [`sync_points`]).
+    sync_before: Vec<bool>,
+}
+
+impl Schedule {
+    pub(super) fn new(steps: &[Step], bases: &[usize]) -> Schedule {
+        Schedule { pays_off: steps.iter().any(|s| s.work() >= MIN_TEAM_STEP_WORK), sync_before: sync_points(steps, bases) }
+    }
+
+    /// Whether to run as a team: the plan has a large step and the current pool more than one thread.
+    pub(super) fn use_team(&self) -> bool {
+        self.pays_off && rayon::current_num_threads() > 1
+    }
 }
 
 /// For each step, whether the team must meet before it: the step reads something written, or
 /// writes something read or written, by a step since the last meeting. Steps with disjoint
 /// inputs and outputs (the groups of a grouped 1×1 conv, the two branches of a ShuffleNet unit)
 /// run back to back without one.
-pub(super) fn sync_points(steps: &[Step], bases: &[usize]) -> Vec<bool> {
+fn sync_points(steps: &[Step], bases: &[usize]) -> Vec<bool> {
     let mut read: Vec<Loc> = Vec::new();
     let mut written: Vec<Loc> = Vec::new();
     steps
@@ -96,10 +110,10 @@ static TEAM: Mutex<()> = Mutex::new(());
 ///
 /// # Safety
 /// As [`Step::run_units`]: `arena` is the plan's arena, not otherwise accessed meanwhile, and
-/// `sync_before` comes from [`sync_points`] on these steps and bases.
+/// `schedule` was made from these steps and bases.
 pub(super) unsafe fn run_team(
     steps: &[Step],
-    sync_before: &[bool],
+    schedule: &Schedule,
     arena: Arena,
     bases: &[usize],
     clock: Option<(&(dyn Fn() -> f64 + Sync), &mut [f64])>,
@@ -116,7 +130,7 @@ pub(super) unsafe fn run_team(
     rayon::broadcast(|ctx| {
         let (t, n) = (ctx.index(), ctx.num_threads());
         barrier.register(t);
-        for (i, (step, &sync)) in steps.iter().zip(sync_before).enumerate() {
+        for (i, (step, &sync)) in steps.iter().zip(&schedule.sync_before).enumerate() {
             if sync || profiling {
                 barrier.wait();
             }
